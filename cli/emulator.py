@@ -1,0 +1,125 @@
+"""The embedded AWS emulator: a moto server on 127.0.0.1 with the gaps this stack hits filled.
+
+moto stands in for AWS in ``byoc demo``, ``byoc emulator`` and the tests. Three gaps of moto 5.2
+matter for this stack; each is filled here, in the emulator, so the generated Terraform carries
+no test-only settings:
+
+1. IAM's AWS-managed policies are not loaded by default, so attaching
+   ``AmazonECSTaskExecutionRolePolicy`` fails with NoSuchEntity -> ``MOTO_IAM_LOAD_MANAGED_POLICIES``.
+2. Application Auto Scaling has no ``ListTagsForResource``/``TagResource``/``UntagResource``
+   (HTTP 500, and the provider retries ``aws_appautoscaling_target`` forever) -> implemented
+   with a per-ARN tag store.
+3. ECS services do not keep ``availabilityZoneRebalancing`` (nor, in 5.2.5,
+   ``healthCheckGracePeriodSeconds`` and ``enableECSManagedTags``), so every plan after apply
+   shows a diff -> the values sent at create time are stored and returned.
+4. (found here, 5.2.5) A security group rule that references another group loses its
+   description, so every plan shows a diff -> the description is read from the group pair too.
+
+moto stores resource policies but does not enforce them: whether a policy denies is checked on
+the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+HOST = "127.0.0.1"
+
+#: Credentials the emulator accepts; obviously fake, never real keys.
+EMULATOR_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+_patched = False
+
+
+def _fill_gaps() -> None:
+    global _patched
+    if _patched:
+        return
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # read when the IAM backend is created
+
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.ec2.models.security_groups import SecurityGroupRule
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    tags: dict[str, dict[str, str]] = {}
+
+    def list_tags_for_resource(self) -> str:
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self) -> str:
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self) -> str:
+        for key in self._get_param("TagKeys") or []:
+            tags.get(self._get_param("ResourceARN"), {}).pop(key, None)
+        return "{}"
+
+    original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        body = original_register(self)
+        if self._get_param("Tags"):
+            tags.setdefault(json.loads(body)["ScalableTargetARN"], {}).update(self._get_param("Tags"))
+        return body
+
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+
+    original_create_service = EC2ContainerServiceResponse.create_service
+
+    def create_service(self):
+        result = original_create_service(self)
+        service = result.result["service"]
+        service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing") or "DISABLED"
+        service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+        service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service
+
+    SecurityGroupRule.description = property(
+        lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))
+    _patched = True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Emulator:
+    endpoint_url: str
+
+    def env(self, region: str = "us-east-1") -> dict[str, str]:
+        """Environment for terraform/boto3 to talk to this emulator."""
+        return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region}
+
+
+@contextmanager
+def running(port: int | None = None) -> Iterator[Emulator]:
+    """Start a moto server on 127.0.0.1 (a free port unless given); stop it on exit."""
+    _fill_gaps()
+    from moto.server import ThreadedMotoServer
+
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield Emulator(f"http://{HOST}:{port}")
+    finally:
+        server.stop()

@@ -1,0 +1,62 @@
+"""task_definition.tf: the Fargate task definition; PINECONE_API_KEY is injected at start.
+
+The container gets the key through ECS ``secrets`` (fetched by the execution role at task
+start), never as a plain environment value, so no Terraform attribute ever holds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from constructs import Construct
+
+from constructs_lib.secrets import SECRET_JSON_KEY, PineconeSecret
+
+
+@dataclass(frozen=True)
+class AppTaskDefinitionProps:
+    app_name: str
+    region: str
+    image: str
+    container_port: int | float
+    cpu: int | float
+    memory: int | float
+    execution_role: IamRole
+    task_role: IamRole
+    secret: PineconeSecret
+    log_group: CloudwatchLogGroup
+
+
+class AppTaskDefinition(Construct):
+    """Handles: ``task_definition`` (aws_ecs_task_definition.app), ``container_name``."""
+
+    def __init__(self, scope: Construct, id: str, props: AppTaskDefinitionProps) -> None:
+        super().__init__(scope, id)
+        self.container_name = props.app_name
+        container = {
+            "name": props.app_name,
+            "image": props.image,
+            "essential": True,
+            "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
+            # valueFrom = "<secret arn>:PINECONE_API_KEY::" (JSON key, latest version).
+            "secrets": [{"name": SECRET_JSON_KEY, "valueFrom": props.secret.value_from(SECRET_JSON_KEY)}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": props.log_group.name,
+                    "awslogs-region": props.region,
+                    "awslogs-stream-prefix": "app",
+                },
+            },
+        }
+        self.task_definition = EcsTaskDefinition(
+            self, "app", family=props.app_name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+            cpu=Fn.tostring(props.cpu), memory=Fn.tostring(props.memory),
+            execution_role_arn=props.execution_role.arn, task_role_arn=props.task_role.arn,
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            container_definitions=Fn.jsonencode([container]),
+            tags={"Name": f"{props.app_name}-task"})

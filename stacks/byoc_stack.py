@@ -1,0 +1,135 @@
+"""The `byoc` stack: providers, variables and outputs, and the constructs of the documented
+.tf layout wired together. Read top to bottom, this file is the dependency graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf import LocalBackend, TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
+from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
+from constructs_lib.ecs_cluster import Cluster, ClusterProps
+from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsProps
+from constructs_lib.iam_ecs import EcsRoles, EcsRolesProps
+from constructs_lib.kms import Encryption, EncryptionProps
+from constructs_lib.logs import ServiceLogs, ServiceLogsProps
+from constructs_lib.network import Network, NetworkProps
+from constructs_lib.pinecone_trust import PineconeTrust, PineconeTrustProps
+from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
+from constructs_lib.service import AppService, AppServiceProps
+from constructs_lib.sg_app import ServiceSecurityGroup, ServiceSecurityGroupProps
+from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionProps
+from stacks import STACK_NAME, STATE_FILE
+from stacks.inputs import INPUTS
+
+#: Terraform >= 1.9: variable validations that refer to other variables (task_memory vs task_cpu).
+REQUIRED_TERRAFORM = ">= 1.9"
+
+
+class ByocStack(TerraformStack):
+    def __init__(self, scope: Construct, id: str = STACK_NAME, *, state_path: str = STATE_FILE) -> None:
+        super().__init__(scope, id)
+        self._logical_ids: dict[tuple[str, str], str] = {}
+        # Relative to the stack folder (cdktf.out/stacks/byoc): the state lives beside the project,
+        # outside cdktf.out, and the JSON names no absolute path of the machine that made it.
+        LocalBackend(self, path=state_path)
+        self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+
+        v = self.variables = {spec.name: _declare(self, spec) for spec in INPUTS}
+        app, region = v["app_name"].string_value, v["aws_region"].string_value
+
+        AwsProvider(self, "aws", region=region,
+                    default_tags=[AwsProviderDefaultTags(tags={"Project": app, "ManagedBy": "byoc"})])
+        account_id = DataAwsCallerIdentity(self, "current").account_id
+        partition = DataAwsPartition(self, "current_partition").partition
+
+        network = Network(self, "network", NetworkProps(
+            app_name=app, region=region, vpc_cidr=v["vpc_cidr"].string_value,
+            public_subnet_cidrs=v["public_subnet_cidrs"].list_value,
+            private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
+            pinecone_vpce_services=v["pinecone_vpce_services"].list_value))
+        encryption = Encryption(self, "kms", EncryptionProps(app_name=app, account_id=account_id, partition=partition))
+        endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(network=network))
+        roles = EcsRoles(self, "iam_ecs", EcsRolesProps(app_name=app, region=region, account_id=account_id,
+                                                        partition=partition))
+        secret = PineconeSecret(self, "secrets", PineconeSecretProps(
+            app_name=app, region=region, key=encryption.key, secretsmanager_endpoint=endpoints.secretsmanager,
+            execution_role=roles.execution_role,
+            reader_principal_arns=v["app_reader_principal_arns"].list_value,
+            recovery_window_days=v["secret_recovery_window_days"].number_value))
+        # ECS injects `secrets` with the execution role; the app may also read with the task role.
+        execution_grant = secret.grant_read(roles.execution_role, "execution_secret_read")
+        secret.grant_read(roles.task_role, "task_secret_read")
+
+        cluster = Cluster(self, "ecs_cluster", ClusterProps(app_name=app))
+        logs = ServiceLogs(self, "logs", ServiceLogsProps(app_name=app,
+                                                          retention_days=v["log_retention_days"].number_value))
+        container_port = v["container_port"].number_value
+        alb = InternalAlb(self, "alb_internal", InternalAlbProps(
+            app_name=app, vpc=network.vpc, subnets=network.private_subnets, container_port=container_port,
+            health_check_path=v["health_check_path"].string_value))
+        service_sg = ServiceSecurityGroup(self, "sg_app", ServiceSecurityGroupProps(
+            app_name=app, vpc=network.vpc, container_port=container_port,
+            alb_security_group=alb.security_group))
+        task = AppTaskDefinition(self, "task_definition", AppTaskDefinitionProps(
+            app_name=app, region=region, image=v["container_image"].string_value, container_port=container_port,
+            cpu=v["task_cpu"].number_value, memory=v["task_memory"].number_value,
+            execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group))
+        service = AppService(self, "service", AppServiceProps(
+            app_name=app, cluster=cluster.cluster, task_definition=task.task_definition,
+            container_name=task.container_name, container_port=container_port,
+            desired_count=v["desired_count"].number_value, subnets=network.private_subnets,
+            security_group=service_sg.security_group, target_group=alb.target_group,
+            health_check_grace_period_seconds=v["health_check_grace_period_seconds"].number_value,
+            depends_on=[alb.listener, execution_grant]))
+        CpuAutoscaling(self, "autoscaling", CpuAutoscalingProps(
+            cluster=cluster.cluster, service=service.service,
+            min_capacity=v["autoscaling_min_capacity"].number_value,
+            max_capacity=v["autoscaling_max_capacity"].number_value,
+            cpu_target_percent=v["autoscaling_cpu_target"].number_value))
+        trust = PineconeTrust(self, "pinecone_trust", PineconeTrustProps(
+            app_name=app, partition=partition, pinecone_account_id=v["pinecone_aws_account_id"].string_value,
+            external_id=v["pinecone_external_id"].string_value))
+
+        outputs: dict[str, tuple[Any, str]] = {
+            "byoc_secret_arn": (secret.secret.arn, "ARN of the Secrets Manager secret holding PINECONE_API_KEY (value set out of band)."),
+            "byoc_secret_name": (secret.secret.name, "Name of the Secrets Manager secret."),
+            "alb_dns_name": (alb.load_balancer.dns_name, "DNS name of the internal ALB (reachable from inside the VPC)."),
+            "ecs_task_role_arn": (roles.task_role.arn, "ARN of the ECS task role (the application's own AWS calls)."),
+            "ecs_execution_role_arn": (roles.execution_role.arn, "ARN of the ECS execution role (injects the secret at task start)."),
+            "vpc_id": (network.vpc.id, "ID of the VPC."),
+            "private_subnet_ids": ([s.id for s in network.private_subnets], "IDs of the private subnets the service runs in."),
+            "secretsmanager_vpce_id": (endpoints.secretsmanager.id, "ID of the Secrets Manager interface endpoint reads must come through."),
+            "kms_key_arn": (encryption.key.arn, "ARN of the customer-managed KMS key encrypting the secret."),
+            "ecs_cluster_name": (cluster.cluster.name, "Name of the ECS cluster."),
+            "ecs_service_name": (service.service.name, "Name of the ECS service."),
+            "pinecone_byoc_role_arn": (f"${{one({trust.role.fqn}[*].arn)}}",
+                                       "ARN of the Pinecone BYOC trust role, or null when not enabled."),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)
+
+    def _allocate_logical_id(self, element: Any) -> str:
+        """Addresses people can read: a resource's address is its construct id (``aws_vpc.main``,
+        ``aws_subnet.private_0``) instead of cdktf's path-and-hash default. Addresses are a user
+        API (plans, ``terraform state mv``, imports), so a clash is a synth error, never a rename."""
+        logical_id = element.node.id
+        kind = getattr(element, "terraform_resource_type", None) or type(element).__name__
+        path = element.node.path
+        previous = self._logical_ids.setdefault((kind, logical_id), path)
+        if previous != path:
+            raise ValueError(f"two {kind} elements want the address {logical_id!r}: {previous} and {path}")
+        return logical_id
+
+
+def _declare(stack: TerraformStack, spec) -> TerraformVariable:
+    return TerraformVariable(
+        stack, spec.name, type=spec.tf_type, description=spec.description,
+        default=None if spec.required else spec.default, nullable=False, sensitive=spec.sensitive or None,
+        validation=[TerraformVariableValidationConfig(condition=f"${{{hcl}}}", error_message=message)
+                    for hcl, _ok, message in spec.checks])

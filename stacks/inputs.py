@@ -1,0 +1,268 @@
+"""The stack's inputs: one table that is both the Terraform variables and the CLI's checks.
+
+Every input is declared once here with its Terraform type, default, description and the
+Terraform ``validation`` blocks that plain-terraform users get. The CLI validates the same
+inputs in Python *before* anything runs (``validate``), so a bad value is caught with one line
+naming the field, whichever way the stack is driven. Pure Python: importing this module never
+loads jsii or the AWS bindings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# CloudWatch Logs accepts only these retention periods (0 = never expire is not offered:
+# a log group without retention grows forever).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+APP_NAME_RE = r"^[a-z][a-z0-9-]{0,26}[a-z0-9]$"
+# The regular expressions below are written without backslashes: they are also embedded in HCL
+# strings, where "\." would need its own escaping.
+REGION_RE = r"^[a-z]{2}(-gov|-iso[a-z]*)?-(central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]$"
+# An IAM principal that aws:PrincipalArn can hold: a role, a user, or an account root.
+PRINCIPAL_ARN_RE = r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:(root|role/[A-Za-z0-9_+=,.@/-]{1,512}|user/[A-Za-z0-9_+=,.@/-]{1,512})$"
+# registry/repository[:tag][@sha256:digest], lower-case repository path as Docker requires.
+IMAGE_RE = r"^([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+VPCE_SERVICE_RE = r"^com[.]amazonaws[.](vpce[.])?[a-z0-9-]+[.][A-Za-z0-9._-]+$"
+ACCOUNT_ID_RE = r"^([0-9]{12})?$"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One stack input. ``checks`` are (terraform condition, python predicate, message)."""
+
+    name: str
+    tf_type: str
+    description: str
+    default: Any = None
+    required: bool = False
+    sensitive: bool = False
+    checks: tuple[tuple[str, Callable[[Any, dict], bool], str], ...] = field(default=())
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _cidr_ok(value: str) -> bool:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except (ValueError, TypeError):
+        return False
+    return net.version == 4
+
+
+def _in_vpc(cidrs: list[str], values: dict) -> bool:
+    try:
+        vpc = ipaddress.ip_network(values["vpc_cidr"], strict=True)
+        return all(ipaddress.ip_network(c, strict=True).subnet_of(vpc) for c in cidrs)
+    except (ValueError, TypeError, KeyError):
+        return True  # reported by the CIDR's own check
+
+
+def _subnets_disjoint(values: dict) -> bool:
+    try:
+        nets = [ipaddress.ip_network(c, strict=True)
+                for c in list(values["private_subnet_cidrs"]) + list(values["public_subnet_cidrs"])]
+    except (ValueError, TypeError, KeyError):
+        return True
+    return not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+
+
+def _fargate_pair(memory: Any, values: dict) -> bool:
+    return memory in FARGATE_SIZES.get(values.get("task_cpu"), ())
+
+
+def _int_in(lo: int, hi: int) -> Callable[[Any, dict], bool]:
+    return lambda v, _values: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _matches(pattern: str) -> Callable[[Any, dict], bool]:
+    return lambda v, _values: isinstance(v, str) and re.fullmatch(pattern, v) is not None
+
+
+def _hcl_map(sizes: dict[int, tuple[int, ...]]) -> str:
+    return "{" + ", ".join(f'"{cpu}" = [{", ".join(map(str, mem))}]' for cpu, mem in sizes.items()) + "}"
+
+
+# The Terraform side of "subnet inside the VPC": same network address at the VPC's prefix length,
+# and a prefix at least as long as the VPC's.
+_HCL_IN_VPC = (
+    'alltrue([for c in var.{name} : can(cidrhost(c, 0)) && can(cidrhost(var.vpc_cidr, 0)) ? '
+    '(tonumber(split("/", c)[1]) >= tonumber(split("/", var.vpc_cidr)[1]) && '
+    'cidrhost(format("%s/%s", cidrhost(c, 0), split("/", var.vpc_cidr)[1]), 0) == cidrhost(var.vpc_cidr, 0)) : true])'
+)
+
+
+def _subnet_input(kind: str, default: list[str]) -> Input:
+    name = f"{kind}_subnet_cidrs"
+    return Input(
+        name, "list(string)",
+        f"Two {kind} subnet CIDRs, one per availability zone, inside vpc_cidr.",
+        default=default,
+        checks=(
+            (f"length(var.{name}) == 2", lambda v, _: isinstance(v, list) and len(v) == 2,
+             f"{name} needs exactly 2 CIDRs, one per availability zone (e.g. {default})."),
+            (f"alltrue([for c in var.{name} : can(cidrhost(c, 0))])",
+             lambda v, _: isinstance(v, list) and all(_cidr_ok(c) for c in v),
+             f"every entry of {name} must be an IPv4 CIDR such as 10.0.1.0/24."),
+            (_HCL_IN_VPC.format(name=name), lambda v, values: _in_vpc(v, values),
+             f"every entry of {name} must lie inside vpc_cidr."),
+        ),
+    )
+
+
+INPUTS: tuple[Input, ...] = (
+    Input("aws_region", "string", "AWS region to deploy into.", default="us-east-1",
+          checks=((f'can(regex("{REGION_RE}", var.aws_region))', _matches(REGION_RE),
+                   "aws_region must be an AWS region name such as us-east-1."),)),
+    Input("vpc_cidr", "string", "CIDR block of the VPC.", default="10.0.0.0/16",
+          checks=(("can(cidrhost(var.vpc_cidr, 0)) && can(regex(\"^[0-9.]+/[0-9]+$\", var.vpc_cidr)) && "
+                   "tonumber(split(\"/\", var.vpc_cidr)[1]) >= 16 && tonumber(split(\"/\", var.vpc_cidr)[1]) <= 28",
+                   lambda v, _: _cidr_ok(v) and 16 <= ipaddress.ip_network(v).prefixlen <= 28,
+                   "vpc_cidr must be an IPv4 CIDR with a prefix from /16 to /28 (AWS limits), e.g. 10.0.0.0/16."),)),
+    _subnet_input("private", ["10.0.1.0/24", "10.0.2.0/24"]),
+    _subnet_input("public", ["10.0.101.0/24", "10.0.102.0/24"]),
+    Input("app_name", "string",
+          "Name of the service; prefixes every resource name (task role: <app_name>-task-role).",
+          default="byoc-agents",
+          checks=((f'can(regex("{APP_NAME_RE}", var.app_name))', _matches(APP_NAME_RE),
+                   "app_name must be 2-28 characters of a-z, 0-9 and '-', starting with a letter "
+                   "(it prefixes load balancer names, which AWS caps at 32)."),)),
+    Input("container_image", "string",
+          "Container image to run, e.g. <account>.dkr.ecr.<region>.amazonaws.com/repo:tag.",
+          required=True,
+          checks=((f'can(regex("{IMAGE_RE}", var.container_image))', _matches(IMAGE_RE),
+                   "container_image must be an image reference such as "
+                   "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0."),)),
+    Input("container_port", "number", "Port the container listens on.", default=8080,
+          checks=(("var.container_port >= 1 && var.container_port <= 65535 && floor(var.container_port) == var.container_port",
+                   _int_in(1, 65535), "container_port must be a whole number from 1 to 65535."),)),
+    Input("desired_count", "number", "Number of tasks to run.", default=1,
+          checks=(("var.desired_count >= 0 && var.desired_count <= 1000 && floor(var.desired_count) == var.desired_count",
+                   _int_in(0, 1000), "desired_count must be a whole number from 0 to 1000."),)),
+    Input("task_cpu", "number", "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384).",
+          default=256,
+          checks=((f"contains([{', '.join(map(str, FARGATE_SIZES))}], var.task_cpu)",
+                   lambda v, _: v in FARGATE_SIZES,
+                   f"task_cpu must be one of {', '.join(map(str, FARGATE_SIZES))}."),)),
+    Input("task_memory", "number", "Fargate task memory in MiB; must be valid for task_cpu.", default=512,
+          checks=((f"contains(lookup({_hcl_map(FARGATE_SIZES)}, tostring(var.task_cpu), []), var.task_memory)",
+                   _fargate_pair,
+                   "task_memory is not a valid Fargate size for task_cpu (256 CPU takes 512, 1024 or 2048; "
+                   "see the Fargate task size table)."),)),
+    Input("app_reader_principal_arns", "list(string)",
+          "IAM principals allowed to read the secret once locked down (phase two: the task role). "
+          "Empty = not locked to principals yet. The stack's execution role is always allowed, "
+          "because ECS injects secrets with it.",
+          default=[],
+          checks=((f'alltrue([for a in var.app_reader_principal_arns : can(regex("{PRINCIPAL_ARN_RE}", a))])',
+                   lambda v, _: isinstance(v, list) and all(isinstance(a, str) and re.fullmatch(PRINCIPAL_ARN_RE, a) for a in v),
+                   "every app_reader_principal_arns entry must be an IAM ARN such as "
+                   "arn:aws:iam::123456789012:role/byoc-agents-task-role."),)),
+    Input("pinecone_vpce_services", "list(string)",
+          "PrivateLink endpoint service names for Pinecone (one interface endpoint each).",
+          default=[],
+          checks=((f'alltrue([for s in var.pinecone_vpce_services : can(regex("{VPCE_SERVICE_RE}", s))])',
+                   lambda v, _: isinstance(v, list) and all(isinstance(s, str) and re.fullmatch(VPCE_SERVICE_RE, s) for s in v),
+                   "every pinecone_vpce_services entry must be a service name such as "
+                   "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0."),)),
+    Input("autoscaling_min_capacity", "number", "Fewest tasks the CPU autoscaler may run.", default=1,
+          checks=(("var.autoscaling_min_capacity >= 0 && floor(var.autoscaling_min_capacity) == var.autoscaling_min_capacity",
+                   _int_in(0, 1000), "autoscaling_min_capacity must be a whole number from 0 to 1000."),)),
+    Input("autoscaling_max_capacity", "number", "Most tasks the CPU autoscaler may run.", default=4,
+          checks=(("var.autoscaling_max_capacity >= var.autoscaling_min_capacity && var.autoscaling_max_capacity <= 1000",
+                   lambda v, values: _int_in(0, 1000)(v, values) and v >= values.get("autoscaling_min_capacity", 0),
+                   "autoscaling_max_capacity must be at least autoscaling_min_capacity (and at most 1000)."),)),
+    Input("autoscaling_cpu_target", "number", "Average service CPU % the autoscaler aims for.", default=60,
+          checks=(("var.autoscaling_cpu_target >= 10 && var.autoscaling_cpu_target <= 90",
+                   lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 10 <= v <= 90,
+                   "autoscaling_cpu_target must be a percentage from 10 to 90."),)),
+    Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs.", default=30,
+          checks=((f"contains([{', '.join(map(str, LOG_RETENTION_DAYS))}], var.log_retention_days)",
+                   lambda v, _: v in LOG_RETENTION_DAYS,
+                   "log_retention_days must be a CloudWatch retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
+                   "180, 365, ... 3653)."),)),
+    Input("health_check_path", "string", "HTTP path the load balancer probes on the container.",
+          default="/health",
+          checks=(('can(regex("^/[A-Za-z0-9._~/-]*$", var.health_check_path))',
+                   _matches(r"^/[A-Za-z0-9._~/-]*$"), "health_check_path must start with / (e.g. /health)."),)),
+    Input("health_check_grace_period_seconds", "number",
+          "Seconds ECS ignores failing load balancer health checks after a task starts.", default=60,
+          checks=(("var.health_check_grace_period_seconds >= 0 && var.health_check_grace_period_seconds <= 2147483647",
+                   _int_in(0, 2147483647), "health_check_grace_period_seconds must be a whole number of seconds >= 0."),)),
+    Input("secret_recovery_window_days", "number",
+          "Days a deleted secret can still be restored (0 deletes it at once on destroy).", default=7,
+          checks=(("var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)",
+                   lambda v, _: v == 0 or _int_in(7, 30)(v, _),
+                   "secret_recovery_window_days must be 0 or a whole number from 7 to 30."),)),
+    Input("pinecone_aws_account_id", "string",
+          "Pinecone's AWS account ID for the BYOC trust role (optional; with pinecone_external_id).",
+          default="",
+          checks=((f'can(regex("{ACCOUNT_ID_RE}", var.pinecone_aws_account_id))', _matches(ACCOUNT_ID_RE),
+                   "pinecone_aws_account_id must be a 12-digit AWS account ID (or empty)."),)),
+    Input("pinecone_external_id", "string",
+          "External ID Pinecone gave you for the BYOC trust role (optional).", default="", sensitive=True,
+          # length() apart from the regex: RE2 (Terraform's regex engine) caps repeats at 1000.
+          checks=(('length(var.pinecone_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]*$", var.pinecone_external_id)) && '
+                   '(var.pinecone_external_id == "") == (var.pinecone_aws_account_id == "")',
+                   lambda v, values: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9+=,.@:/-]{0,1224}", v) is not None
+                   and (v == "") == (values.get("pinecone_aws_account_id", "") == ""),
+                   "pinecone_external_id must be set together with pinecone_aws_account_id "
+                   "(2-1224 characters of A-Z a-z 0-9 +=,.@:/-)."),)),
+)
+
+BY_NAME: dict[str, Input] = {i.name: i for i in INPUTS}
+
+
+@dataclass(frozen=True)
+class InputError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def defaults() -> dict[str, Any]:
+    return {i.name: i.default for i in INPUTS if not i.required}
+
+
+def validate(values: dict[str, Any]) -> list[InputError]:
+    """Every problem with ``values`` (a full set of inputs), first problem per field."""
+    errors: list[InputError] = []
+    for unknown in sorted(set(values) - set(BY_NAME)):
+        errors.append(InputError(unknown, f"{unknown} is not a stack input; known inputs: "
+                                          f"{', '.join(BY_NAME)}."))
+    merged = {**defaults(), **values}
+    for spec in INPUTS:
+        if spec.name not in merged or merged[spec.name] is None:
+            if spec.required:
+                errors.append(InputError(spec.name, f"{spec.name} is required: set it in byoc.toml or pass "
+                                                    f"{spec.flag} (e.g. {spec.flag} "
+                                                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0)."))
+            continue
+        for _hcl, ok, message in spec.checks:
+            if not ok(merged[spec.name], merged):
+                errors.append(InputError(spec.name, message))
+                break
+    if not any(e.field.endswith("subnet_cidrs") for e in errors) and not _subnets_disjoint(merged):
+        errors.append(InputError("private_subnet_cidrs",
+                                 "private_subnet_cidrs and public_subnet_cidrs must not overlap each other."))
+    return errors
