@@ -1,0 +1,16 @@
+"""The CLI's one exception type: caught at the command boundary, printed as one line."""
+
+
+class ByocError(Exception):
+    """A failure the user can act on. ``exit_code`` 2 = bad input or usage, 1 = runtime failure."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class InputError(ByocError):
+    """Bad input: exit code 2, and nothing has been changed on disk or in AWS."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=2)

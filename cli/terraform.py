@@ -1,0 +1,200 @@
+"""Running the terraform binary: locating it and the AWS provider, init, and machine-readable
+plan/apply with the JSON UI stream.
+
+Everything here runs terraform in the stack folder (cdktf.out/stacks/byoc) exactly as a user
+would by hand; byoc adds no wrapper state of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from cli.errors import ByocError
+
+PROVIDER_VERSION = "5.100.0"
+PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
+
+#: Terraform's own implied local-mirror folders on Linux/macOS (terraform CLI config docs,
+#: "Implied Local Mirror Directories"), then folders where offline machines commonly keep one.
+_MIRROR_ROOTS = (
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+_MIRROR_SEARCH = ("/opt", "/usr/local/share", "/srv")
+MIRROR_ENV = "BYOC_PROVIDER_MIRROR"
+
+
+def terraform_binary() -> str:
+    path = shutil.which("terraform")
+    if not path:
+        raise ByocError("terraform is not on PATH: install Terraform >= 1.9 "
+                        "(https://developer.hashicorp.com/terraform/install) and run the command again.")
+    return path
+
+
+def _holds_provider(root: Path) -> bool:
+    return (root / PROVIDER_ADDRESS / PROVIDER_VERSION).is_dir()
+
+
+def find_provider_mirror() -> Path | None:
+    """A filesystem mirror holding hashicorp/aws PROVIDER_VERSION, if this machine has one.
+
+    Looks in ``$BYOC_PROVIDER_MIRROR``, Terraform's implied mirror folders, then (two levels
+    deep) under /opt, /usr/local/share and /srv.
+    """
+    explicit = os.environ.get(MIRROR_ENV)
+    if explicit:
+        return Path(explicit)
+    for root in _MIRROR_ROOTS:
+        path = Path(root).expanduser()
+        if _holds_provider(path):
+            return path
+    for base in map(Path, _MIRROR_SEARCH):
+        if not base.is_dir():
+            continue
+        try:
+            candidates = [base, *base.iterdir()]
+            candidates += [g for c in candidates[1:] if c.is_dir() for g in c.iterdir()]
+        except OSError:
+            continue
+        for path in candidates:
+            if path.is_dir() and _holds_provider(path):
+                return path
+    return None
+
+
+def check_mirror(path: Path) -> Path:
+    if not _holds_provider(path):
+        raise ByocError(f"the provider mirror {path} does not hold {PROVIDER_ADDRESS} {PROVIDER_VERSION}: "
+                        "point --provider-mirror at the folder that contains registry.terraform.io/.",
+                        exit_code=2)
+    return path
+
+
+@dataclass
+class Terraform:
+    """terraform in one stack folder, with an extra environment (credentials, endpoint)."""
+
+    workdir: Path
+    env: dict[str, str]
+    log_path: Path | None = None
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        return env
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([terraform_binary(), *args], cwd=self.workdir, env=self._env(),
+                              capture_output=True, text=True)
+        self._log(args, proc.stdout + proc.stderr)
+        if check and proc.returncode != 0:
+            raise terraform_failure(args[0], proc.stdout + proc.stderr, self.log_path)
+        return proc
+
+    def _log(self, args: Iterable[str], text: str) -> None:
+        if self.log_path is None:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a") as log:
+            log.write(f"\n$ terraform {' '.join(args)}\n{text}")
+
+    def init(self, mirror: Path | None, *, on_notice: Callable[[str], None] = lambda _m: None) -> None:
+        """``terraform init``; a mirror is used when given, or found when the registry is out of reach."""
+        args = ["init", "-input=false", "-no-color"]
+        if mirror is not None:
+            self.run(*args, f"-plugin-dir={mirror}")
+            return
+        proc = self.run(*args, check=False)
+        if proc.returncode == 0:
+            return
+        output = proc.stdout + proc.stderr
+        if "could not connect to registry" in output or "Failed to query available provider packages" in output:
+            found = find_provider_mirror()
+            if found is not None:
+                on_notice(f"The Terraform registry is out of reach; using the provider mirror at {found}.")
+                self.run(*args, f"-plugin-dir={found}")
+                return
+            raise ByocError("terraform init could not download the AWS provider (the registry is out of reach): "
+                            f"connect to the internet, or pass --provider-mirror DIR (or set {MIRROR_ENV}) "
+                            f"to a filesystem mirror holding {PROVIDER_ADDRESS} {PROVIDER_VERSION}.")
+        raise terraform_failure("init", output, self.log_path)
+
+    def stream(self, *args: str) -> Iterator[dict]:
+        """Run a ``-json`` command, yielding each UI message as it arrives.
+
+        Ctrl-C: the terminal sends SIGINT to terraform too (same process group), so terraform
+        stops gracefully, saves state and releases its lock; we wait for it to finish, then
+        raise KeyboardInterrupt for the caller's one-line message.
+        """
+        import json
+
+        proc = subprocess.Popen([terraform_binary(), *args], cwd=self.workdir, env=self._env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        raw: list[str] = []
+        interrupted = False
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                raw.append(line)
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+        except KeyboardInterrupt:
+            interrupted = True
+        while True:
+            try:
+                proc.wait()
+                break
+            except KeyboardInterrupt:  # a second Ctrl-C: pass it on, keep waiting for the state save
+                interrupted = True
+                proc.send_signal(signal.SIGINT)
+        stderr = proc.stderr.read() if proc.stderr else ""
+        self._log(args, "".join(raw) + stderr)
+        if interrupted:
+            raise KeyboardInterrupt
+        if proc.returncode != 0:
+            raise terraform_failure(args[0], _diagnostics(raw) or stderr, self.log_path)
+
+    def outputs(self) -> dict[str, object]:
+        import json
+
+        proc = self.run("output", "-json")
+        return {k: v.get("value") for k, v in json.loads(proc.stdout or "{}").items()}
+
+
+def _diagnostics(lines: list[str]) -> str:
+    import json
+
+    out = []
+    for line in lines:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("type") == "diagnostic" and msg.get("diagnostic", {}).get("severity") == "error":
+            d = msg["diagnostic"]
+            out.append(f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": "))
+    return "\n".join(out)
+
+
+def terraform_failure(command: str, output: str, log_path: Path | None) -> ByocError:
+    """One line: terraform's first error summary, and where the full log is."""
+    summary = ""
+    for line in output.splitlines():
+        text = line.strip().strip("│╷╵").strip()
+        if text.startswith("Error:"):
+            summary = text[len("Error:"):].strip()
+            break
+    if not summary:
+        summary = next((ln.strip() for ln in output.splitlines() if ln.strip()), "no output")
+    where = f"; full log: {log_path}" if log_path else ""
+    return ByocError(f"terraform {command} failed: {summary}{where}")
