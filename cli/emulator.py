@@ -22,6 +22,7 @@ the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from contextlib import contextmanager
@@ -116,6 +117,8 @@ def running(port: int | None = None) -> Iterator[Emulator]:
     _fill_gaps()
     from moto.server import ThreadedMotoServer
 
+    # The server logs every request through werkzeug; byoc's output is about the stack, not HTTP.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = port or free_port()
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()

@@ -20,8 +20,8 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_policy import Secretsmanager
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-#: The JSON key inside the secret's value: {"PINECONE_API_KEY": "..."}.
-SECRET_JSON_KEY = "PINECONE_API_KEY"
+from stacks import SECRET_JSON_KEY
+
 
 #: The only action the resource policy restricts. Management actions (PutSecretValue,
 #: DescribeSecret, Get/PutResourcePolicy, DeleteSecret) are never denied, so neither Terraform

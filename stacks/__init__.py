@@ -11,3 +11,6 @@ os.environ[_EOL_VAR] = ",".join(sorted(_silenced | {"14", "16", "18", "20"}))
 
 STACK_NAME = "byoc"
 STATE_FILE = f"terraform.{STACK_NAME}.tfstate"
+#: The JSON key inside the secret's value, {"PINECONE_API_KEY": "..."}, and the container's
+#: environment variable name.
+SECRET_JSON_KEY = "PINECONE_API_KEY"

@@ -1,0 +1,53 @@
+"""boto3 for the calls byoc makes itself, pointed at AWS or at any endpoint (moto, LocalStack)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cli.errors import ByocError
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    region: str
+    #: ``--endpoint-url`` / ``AWS_ENDPOINT_URL``: every AWS call (boto3 and terraform) goes there.
+    endpoint_url: str | None = None
+
+    def terraform_env(self) -> dict[str, str]:
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url)
+
+    def require_credentials(self) -> None:
+        import boto3
+
+        if boto3.session.Session(region_name=self.region).get_credentials() is None:
+            where = f" (endpoint {self.endpoint_url})" if self.endpoint_url else ""
+            raise ByocError(f"no AWS credentials found{where}: run `aws configure` or `aws sso login`, or set "
+                            "AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run the command again.")
+
+
+def endpoint_from(flag: str | None) -> str | None:
+    return flag or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def aws_error(exc: Exception, doing: str) -> ByocError:
+    """One line for a botocore failure, with what to do next."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    if isinstance(exc, NoCredentialsError):
+        return ByocError(f"{doing}: no AWS credentials found; configure credentials and run the command again.")
+    if isinstance(exc, EndpointConnectionError):
+        return ByocError(f"{doing}: cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}; "
+                         "check the network or --endpoint-url and run the command again.")
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return ByocError(f"{doing}: AWS said {err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": "))
+    return ByocError(f"{doing}: {exc}")

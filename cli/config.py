@@ -1,0 +1,161 @@
+"""Project inputs: byoc.toml, then environment, then flags, validated before anything runs.
+
+A project is a folder holding ``byoc.toml`` (optional), ``cdktf.out/`` (generated, disposable),
+``terraform.byoc.tfstate`` (local state) and ``.byoc/`` (what byoc keeps between commands). The
+inputs of the last deploy are persisted in ``.byoc/inputs.tfvars.json`` — outside cdktf.out, so
+lockdown, status and destroy use exactly what was deployed, and plain terraform can use them too
+(``terraform plan -var-file=../../../.byoc/inputs.tfvars.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cli.errors import ByocError, InputError
+from stacks import STACK_NAME, STATE_FILE
+from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
+
+CONFIG_FILE = "byoc.toml"
+STATE_DIR = ".byoc"
+INPUTS_FILE = "inputs.tfvars.json"
+ENV_PREFIX = "BYOC_"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def outdir(self) -> Path:
+        return self.root / "cdktf.out"
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.outdir / "stacks" / STACK_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def inputs_file(self) -> Path:
+        return self.state_dir / INPUTS_FILE
+
+    def log_file(self, command: str) -> Path:
+        return self.state_dir / "logs" / f"{command}.log"
+
+    def has_deployment(self) -> bool:
+        """True when a state file with resources exists (what status/lockdown/destroy act on)."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return False
+        return bool(state.get("resources"))
+
+    def saved_inputs(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.inputs_file.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise ByocError(f"{self.inputs_file} is not valid JSON ({exc}): restore it or delete it and "
+                            "run byoc deploy again.") from None
+
+    def save_inputs(self, values: dict[str, Any]) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.inputs_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.inputs_file)
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The stack inputs in ``byoc.toml`` (flat ``key = value`` pairs named like the variables)."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path.name}: not valid TOML ({exc}); fix the file or delete it.") from None
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    unknown = sorted(set(data) - set(BY_NAME))
+    if unknown:
+        raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs: "
+                         f"{', '.join(BY_NAME)}.")
+    return data
+
+
+def parse_value(spec: Input, raw: str, source: str) -> Any:
+    """A flag or environment string as the input's type: numbers, or comma-separated lists."""
+    if spec.tf_type == "number":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InputError(f"{source}: {raw!r} is not a number; {spec.name} takes a number "
+                             f"(e.g. {spec.default}).") from None
+        return int(number) if number.is_integer() else number
+    if spec.tf_type.startswith("list("):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise InputError(f"{source}: {raw!r} is not a JSON list; give a comma-separated list "
+                                 "or a JSON list of strings.") from None
+            return value
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return raw
+
+
+def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = os.environ if environ is None else environ
+    values = {}
+    for spec in INPUTS:
+        key = ENV_PREFIX + spec.name.upper()
+        if key in environ:
+            values[spec.name] = parse_value(spec, environ[key], key)
+    return values
+
+
+def resolve(project: Project, flags: dict[str, str | None]) -> dict[str, Any]:
+    """Defaults < byoc.toml < BYOC_* environment < flags; then validated as a whole.
+
+    ``app_reader_principal_arns`` is owned by ``byoc lockdown``: unless set explicitly, a new
+    deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
+    """
+    values: dict[str, Any] = dict(defaults())
+    from_file = load_config_file(project.config_file)
+    values.update(from_file)
+    from_env = env_values()
+    values.update(from_env)
+    from_flags = {name: parse_value(BY_NAME[name], raw, BY_NAME[name].flag)
+                  for name, raw in flags.items() if raw is not None}
+    values.update(from_flags)
+    readers = "app_reader_principal_arns"
+    if readers not in from_file and readers not in from_env and readers not in from_flags:
+        saved = project.saved_inputs() or {}
+        if saved.get(readers):
+            values[readers] = saved[readers]
+    check(values)
+    return values
+
+
+def check(values: dict[str, Any]) -> None:
+    errors = validate(values)
+    if errors:
+        first = errors[0]
+        more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
+        raise InputError(f"{first.field}: {first.message}{more}")

@@ -1,0 +1,302 @@
+"""The seed README's two-phase flow as operations: deploy, secret put, lockdown, status, destroy.
+
+Commands in cli/main.py parse arguments and call these; ``byoc demo`` calls the same ones
+against the embedded emulator, so the demo exercises exactly what users run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+
+from cli.aws import AwsTarget, aws_error
+from cli.config import Project, check
+from cli.errors import ByocError, InputError
+from cli.policy import LockdownReport, SecretPolicy, check_lockdown
+from cli.progress import ApplyProgress, PlanSummary, summarize_plan
+from cli.synth import ensure_synth
+from cli.terraform import Terraform
+from stacks import SECRET_JSON_KEY
+
+READERS = "app_reader_principal_arns"
+#: What AWS says while a just-created role is not yet visible to the service (IAM is
+#: eventually consistent); worth a retry, unlike any other failure.
+_PROPAGATION = re.compile(r"invalid principal|MalformedPolicyDocument.*principal|principal.*does not exist",
+                          re.IGNORECASE)
+RETRY_DELAYS = (5, 10, 20, 40)
+
+
+def say(text: str = "") -> None:
+    typer.echo(text)
+
+
+@dataclass
+class Session:
+    """One command's view of a project: where, which AWS, how to get the provider."""
+
+    project: Project
+    endpoint_url: str | None = None
+    provider_mirror: Path | None = None
+    command: str = "byoc"
+    confirm: Callable[[str], bool] = field(default=lambda prompt: typer.confirm(prompt, default=False))
+    sleep: Callable[[float], None] = time.sleep
+
+    def target(self, region: str) -> AwsTarget:
+        return AwsTarget(region=region, endpoint_url=self.endpoint_url)
+
+    def terraform(self, region: str) -> Terraform:
+        return Terraform(self.project.stack_dir, self.target(region).terraform_env(),
+                         log_path=self.project.log_file(self.command))
+
+    # -- shared steps ---------------------------------------------------------------------
+    def prepare(self, region: str) -> Terraform:
+        """Synth when something changed, and ``terraform init`` when the folder needs it."""
+        self.target(region).require_credentials()
+        result = ensure_synth(self.project)
+        if result.cached:
+            say("Synth: up to date (nothing changed since the last synth).")
+        else:
+            say(f"Synth: wrote {self.project.stack_dir.relative_to(self.project.root)} in {result.seconds:.1f}s.")
+        tf = self.terraform(region)
+        if not result.cached or not (self.project.stack_dir / ".terraform").is_dir():
+            say("Terraform: init ...")
+            tf.init(self.provider_mirror, on_notice=say)
+        return tf
+
+    def plan(self, tf: Terraform, values: dict[str, Any], *, destroy: bool = False) -> tuple[PlanSummary, Path]:
+        self.project.state_dir.mkdir(parents=True, exist_ok=True)
+        var_file = self.project.state_dir / "pending.tfvars.json"
+        var_file.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        plan_file = self.project.state_dir / "byoc.tfplan"
+        args = ["plan", "-json", "-input=false", "-lock-timeout=0s", f"-var-file={var_file}", f"-out={plan_file}"]
+        if destroy:
+            args.append("-destroy")
+        try:
+            summary = summarize_plan(tf.stream(*args))
+        finally:
+            var_file.unlink(missing_ok=True)
+        return summary, plan_file
+
+    def apply(self, tf: Terraform, plan_file: Path, summary: PlanSummary) -> None:
+        progress = ApplyProgress(summary.total)
+        try:
+            for msg in tf.stream("apply", "-json", "-input=false", "-lock-timeout=0s", str(plan_file)):
+                progress.handle(msg)
+        finally:
+            plan_file.unlink(missing_ok=True)
+        progress.finish()
+
+    def approve(self, summary: PlanSummary, auto_approve: bool, question: str) -> None:
+        for line in summary.lines():
+            say(line)
+        if auto_approve:
+            return
+        try:
+            ok = self.confirm(question)
+        except (typer.Abort, EOFError):
+            ok = False
+        if not ok:
+            raise ByocError("Nothing was changed (not confirmed). Pass --auto-approve to skip the question.")
+
+    def outputs(self, tf: Terraform) -> dict[str, Any]:
+        return tf.outputs()
+
+    def deployed_inputs(self) -> dict[str, Any]:
+        saved = self.project.saved_inputs()
+        if saved is None or not self.project.has_deployment():
+            raise ByocError(f"no deployment found in {self.project.root}: run `byoc deploy` first "
+                            "(or pass --project-dir to the project you deployed).")
+        return saved
+
+
+# -- deploy ------------------------------------------------------------------------------
+
+def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool) -> dict[str, Any]:
+    tf = s.prepare(values["aws_region"])
+    say("Terraform: plan ...")
+    summary, plan_file = s.plan(tf, values)
+    if summary.empty:
+        say("No changes: the deployment already matches these inputs.")
+        plan_file.unlink(missing_ok=True)
+    else:
+        s.approve(summary, auto_approve, "Apply these changes?")
+        # From here on these are the inputs of the last deploy (even if apply stops midway,
+        # destroy and lockdown must see what was being applied).
+        s.project.save_inputs(values)
+        say("Terraform: apply ...")
+        s.apply(tf, plan_file, summary)
+    outputs = s.outputs(tf)
+    print_outputs(outputs)
+    if not values.get(READERS):
+        say("")
+        say("Next: store the API key (`byoc secret put`), then run `byoc lockdown` to limit reads to the "
+            "task and execution roles.")
+    return outputs
+
+
+def print_outputs(outputs: dict[str, Any]) -> None:
+    say("Outputs:")
+    for name in sorted(outputs):
+        value = outputs[name]
+        shown = ", ".join(value) if isinstance(value, list) else ("(none)" if value is None else value)
+        say(f"  {name} = {shown}")
+
+
+# -- secret put ----------------------------------------------------------------------------
+
+def put_secret(s: Session, value: str) -> str:
+    """Store {"PINECONE_API_KEY": value}; returns the new version id. Never prints the value."""
+    value = value.strip()
+    if not value:
+        raise InputError("secret value: the input was empty; pipe the key on stdin "
+                         "(byoc secret put < key.txt) or type it at the prompt.")
+    values = s.deployed_inputs()
+    tf = s.terraform(values["aws_region"])
+    target = s.target(values["aws_region"])
+    target.require_credentials()
+    arn = s.outputs(tf).get("byoc_secret_arn")
+    if not arn:
+        raise ByocError("the deployment has no byoc_secret_arn output: run `byoc deploy` and try again.")
+    try:
+        resp = target.client("secretsmanager").put_secret_value(
+            SecretId=arn, SecretString=json.dumps({SECRET_JSON_KEY: value}))
+    except Exception as exc:  # botocore errors -> one line
+        raise aws_error(exc, "storing the secret value") from None
+    return resp.get("VersionId", "?")
+
+
+# -- lockdown ------------------------------------------------------------------------------
+
+def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> LockdownReport:
+    values = dict(s.deployed_inputs())
+    region = values["aws_region"]
+    tf = s.prepare(region)
+    outputs = s.outputs(tf)
+    task_role, execution_role = outputs["ecs_task_role_arn"], outputs["ecs_execution_role_arn"]
+    readers = list(dict.fromkeys([task_role, execution_role, *principals]))
+    values[READERS] = readers
+    check(values)
+    say("Readers: " + ", ".join(readers))
+
+    for attempt in range(len(RETRY_DELAYS) + 1):
+        summary, plan_file = s.plan(tf, values)
+        if summary.empty:
+            plan_file.unlink(missing_ok=True)
+            s.project.save_inputs(values)
+            say("No changes: the secret is already locked down to these readers.")
+            break
+        if attempt == 0:
+            s.approve(summary, auto_approve, "Lock the secret down to these readers?")
+        s.project.save_inputs(values)
+        try:
+            s.apply(tf, plan_file, summary)
+            break
+        except ByocError as exc:
+            if attempt == len(RETRY_DELAYS) or not _PROPAGATION.search(str(exc) + _log_tail(s)):
+                raise
+            delay = RETRY_DELAYS[attempt]
+            say(f"AWS does not accept a new role as a principal yet (IAM propagation); retrying in {delay}s "
+                f"({attempt + 2}/{len(RETRY_DELAYS) + 1}) ...")
+            s.sleep(delay)
+
+    report = verify_lockdown(s, outputs, region, principals)
+    for line in describe_lockdown(report):
+        say(line)
+    if report.problems:
+        raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
+                        ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
+    return report
+
+
+def _log_tail(s: Session) -> str:
+    try:
+        return s.project.log_file(s.command).read_text()[-4000:]
+    except OSError:
+        return ""
+
+
+def read_policy(target: AwsTarget, secret_arn: str) -> SecretPolicy:
+    try:
+        resp = target.client("secretsmanager").get_resource_policy(SecretId=secret_arn)
+    except Exception as exc:
+        raise aws_error(exc, "reading the secret policy") from None
+    return SecretPolicy.parse(resp.get("ResourcePolicy"))
+
+
+def verify_lockdown(s: Session, outputs: dict[str, Any], region: str, principals: list[str]) -> LockdownReport:
+    policy = read_policy(s.target(region), outputs["byoc_secret_arn"])
+    return check_lockdown(policy, execution_role=outputs["ecs_execution_role_arn"],
+                          task_role=outputs["ecs_task_role_arn"], expected_vpce=outputs["secretsmanager_vpce_id"],
+                          extra_readers=principals)
+
+
+def describe_lockdown(report: LockdownReport) -> list[str]:
+    lines = ["Secret policy (read back from AWS):"]
+    if report.locked:
+        lines.append("  may read PINECONE_API_KEY: " + ", ".join(report.readers))
+    else:
+        lines.append("  not locked to principals: any principal with IAM permission may read")
+    if report.endpoints:
+        lines.append(f"  only through VPC endpoint {', '.join(report.endpoints)}; reads from anywhere else are denied")
+    else:
+        lines.append("  reads are NOT restricted to the VPC endpoint")
+    return lines
+
+
+# -- status --------------------------------------------------------------------------------
+
+def status(s: Session) -> dict[str, Any]:
+    values = s.deployed_inputs()
+    region = values["aws_region"]
+    target = s.target(region)
+    target.require_credentials()
+    outputs = s.outputs(s.terraform(region))
+    arn = outputs.get("byoc_secret_arn")
+    try:
+        described = target.client("secretsmanager").describe_secret(SecretId=arn)
+    except Exception as exc:
+        raise aws_error(exc, "describing the secret") from None
+    has_value = any("AWSCURRENT" in stages for stages in (described.get("VersionIdsToStages") or {}).values())
+    policy = read_policy(target, arn)
+    return {
+        "project": str(s.project.root),
+        "region": region,
+        "outputs": outputs,
+        "secret": {"arn": arn, "has_value": has_value, "kms_key_id": described.get("KmsKeyId")},
+        "lockdown": {"locked": policy.readers is not None, "readers": policy.readers or [],
+                     "vpc_endpoints": policy.endpoints or []},
+    }
+
+
+# -- destroy -------------------------------------------------------------------------------
+
+def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> None:
+    values = dict(s.deployed_inputs())
+    tf = s.prepare(values["aws_region"])
+    if force_delete_secret and values.get("secret_recovery_window_days") != 0:
+        # The recovery window used at deletion is the one in state: record 0 first (a state-only
+        # change, no AWS call), then destroy.
+        values["secret_recovery_window_days"] = 0
+        s.project.save_inputs(values)
+        summary, plan_file = s.plan(tf, values)
+        if not summary.empty:
+            s.apply(tf, plan_file, summary)
+        else:
+            plan_file.unlink(missing_ok=True)
+    summary, plan_file = s.plan(tf, values, destroy=True)
+    window = values.get("secret_recovery_window_days", 7)
+    if window == 0:
+        say("The secret and all its versions are deleted at once (no recovery window).")
+    else:
+        say(f"The secret is scheduled for deletion with a {window}-day recovery window: restore it with "
+            "`aws secretsmanager restore-secret`, or pass --force-delete-secret to delete it at once.")
+    s.approve(summary, auto_approve, "Destroy these resources?")
+    s.apply(tf, plan_file, summary)
+    s.project.inputs_file.unlink(missing_ok=True)
+    say("Destroyed.")

@@ -1,0 +1,248 @@
+"""`byoc`: synth, deploy, secret put, lockdown, status, destroy — and demo/emulator.
+
+Thin commands: each parses its options and calls one operation in cli/flow.py. Errors are
+handled at one boundary (``run``/``ByocGroup``): a ``ByocError`` or a usage mistake is printed as
+one line on stderr with exit code 2 (bad input) or 1 (runtime failure), never a traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from cli import flow
+from cli.aws import endpoint_from
+from cli.config import Project, resolve
+from cli.errors import ByocError, InputError
+from cli.terraform import MIRROR_ENV, check_mirror
+from stacks.inputs import INPUTS
+
+
+class ByocGroup(TyperGroup):
+    """Click group whose failures are one line: usage errors exit 2, ByocError its own code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            typer.echo(f"byoc: error: {exc.format_message()}{where}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            typer.echo("byoc: aborted.", err=True)
+            sys.exit(1)
+        except ByocError as exc:
+            typer.echo(f"byoc: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            typer.echo("byoc: interrupted; terraform was stopped gracefully (state saved, lock released). "
+                       "Run the command again to finish.", err=True)
+            sys.exit(130)
+
+
+app = typer.Typer(
+    cls=ByocGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Prepare an AWS account for Pinecone BYOC: a private ECS/Fargate service that reads "
+         "PINECONE_API_KEY from Secrets Manager through VPC endpoints, KMS-encrypted, least privilege.\n\n"
+         "Typical flow: byoc deploy -> byoc secret put -> byoc lockdown -> byoc status. "
+         "Try it without an AWS account: byoc demo.")
+secret_app = typer.Typer(cls=ByocGroup, no_args_is_help=True, help="Manage the PINECONE_API_KEY secret's value.")
+app.add_typer(secret_app, name="secret")
+
+ProjectDir = Annotated[Path, typer.Option("--project-dir", "-C", envvar="BYOC_PROJECT_DIR",
+                                          help="Project folder (holds byoc.toml, cdktf.out, the state).",
+                                          show_default="current folder")]
+EndpointUrl = Annotated[Optional[str], typer.Option(
+    "--endpoint-url", help="Send every AWS call (terraform and boto3) to this endpoint, e.g. a moto "
+                           "server or LocalStack. Default: $AWS_ENDPOINT_URL, else AWS.")]
+ProviderMirror = Annotated[Optional[Path], typer.Option(
+    "--provider-mirror", envvar=MIRROR_ENV,
+    help="Filesystem mirror holding hashicorp/aws 5.100.0, for machines without registry access. "
+         "Default: the registry; if it is out of reach, a mirror found on this machine.")]
+AutoApprove = Annotated[bool, typer.Option("--auto-approve", "-y", help="Apply without asking.")]
+
+
+def _session(project_dir: Path, command: str, endpoint_url: str | None = None,
+             provider_mirror: Path | None = None) -> flow.Session:
+    root = project_dir.resolve()
+    if not root.is_dir():
+        raise InputError(f"--project-dir: {project_dir} is not a folder; create it or pass an existing one.")
+    mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
+    return flow.Session(Project(root), endpoint_url=endpoint_from(endpoint_url), provider_mirror=mirror,
+                        command=command)
+
+
+@app.command()
+def synth(project_dir: ProjectDir = Path("."),
+          force: Annotated[bool, typer.Option("--force", help="Synthesize even when nothing changed.")] = False) -> None:
+    """Synthesize the Terraform JSON into cdktf.out/stacks/byoc (skipped when nothing changed)."""
+    from cli.synth import ensure_synth
+
+    s = _session(project_dir, "synth")
+    result = ensure_synth(s.project, force=force)
+    where = result.stack_dir.relative_to(s.project.root)
+    if result.cached:
+        typer.echo(f"{where}/cdk.tf.json is up to date (nothing changed; --force to synthesize anyway).")
+    else:
+        typer.echo(f"Synthesized {where}/cdk.tf.json in {result.seconds:.1f}s.")
+
+
+def _input_options(func):
+    """Give ``func`` one ``--<input>`` option per stack input (kebab-case variable names)."""
+    signature = inspect.signature(func, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for spec in INPUTS:
+        kind = "comma-separated list" if spec.tf_type.startswith("list(") else spec.tf_type
+        shown = ",".join(spec.default) if isinstance(spec.default, list) else spec.default
+        default = "" if spec.required else f" [default: {shown if shown not in ('', None) else 'none'}]"
+        help_text = f"{spec.description} ({kind}){' [required]' if spec.required else default}"
+        params.append(inspect.Parameter(
+            spec.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[Optional[str], typer.Option(spec.flag, help=help_text, show_default=False)]))
+    func.__signature__ = signature.replace(parameters=params)
+    return func
+
+
+@app.command()
+@_input_options
+def deploy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = False,
+           endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None, **inputs: Any) -> None:
+    """Phase one: synth if needed, terraform init and plan, ask, apply with live progress, print outputs.
+
+    Inputs come from byoc.toml, then BYOC_<NAME> environment variables, then these flags
+    (--container-image is required). They are kept in .byoc/inputs.tfvars.json for the later
+    commands; a lockdown's reader list is kept across re-deploys unless you set it.
+    """
+    s = _session(project_dir, "deploy", endpoint_url, provider_mirror)
+    values = resolve(s.project, inputs)
+    flow.deploy(s, values, auto_approve=auto_approve)
+
+
+@secret_app.command("put")
+def secret_put(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None) -> None:
+    """Store the Pinecone API key as {"PINECONE_API_KEY": "..."} in the deployed secret.
+
+    The value is read from stdin when piped (byoc secret put < key.txt) or from a hidden prompt,
+    never from the command line, and is never printed. Works before and after lockdown.
+    """
+    s = _session(project_dir, "secret")
+    s.endpoint_url = endpoint_from(endpoint_url)
+    s.deployed_inputs()  # fail before asking for a value when there is nothing to store it in
+    if sys.stdin is not None and not sys.stdin.isatty():
+        value = sys.stdin.read()
+    else:
+        value = typer.prompt("Pinecone API key", hide_input=True, default="", show_default=False)
+    version = flow.put_secret(s, value)
+    typer.echo(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+
+
+@app.command()
+def lockdown(project_dir: ProjectDir = Path("."),
+             principal: Annotated[Optional[list[str]], typer.Option(
+                 "--principal", help="Another IAM principal ARN that may read the secret (repeatable).")] = None,
+             auto_approve: AutoApprove = False, endpoint_url: EndpointUrl = None,
+             provider_mirror: ProviderMirror = None) -> None:
+    """Phase two: allow only the task and execution roles (plus --principal) to read the secret.
+
+    Re-applies the last deploy's inputs with app_reader_principal_arns set, then reads the
+    policy back from AWS and shows who may read and through which endpoint. The execution role
+    is always kept: ECS injects the secret with it. Running it again changes nothing.
+    """
+    s = _session(project_dir, "lockdown", endpoint_url, provider_mirror)
+    flow.lockdown(s, list(principal or []), auto_approve=auto_approve)
+
+
+@app.command()
+def status(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
+    """Show the outputs, whether the secret has a value (never the value) and who may read it."""
+    s = _session(project_dir, "status", endpoint_url)
+    info = flow.status(s)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    flow.print_outputs(info["outputs"])
+    secret = info["secret"]
+    typer.echo(f"Secret value: {'set' if secret['has_value'] else 'NOT SET — run `byoc secret put`'}")
+    lock = info["lockdown"]
+    if lock["locked"]:
+        typer.echo("Locked down: only " + ", ".join(lock["readers"]) + " may read")
+    else:
+        typer.echo("Locked down: no — run `byoc lockdown` after `byoc secret put`")
+    if lock["vpc_endpoints"]:
+        typer.echo(f"Reads only through VPC endpoint {', '.join(lock['vpc_endpoints'])}")
+
+
+@app.command()
+def destroy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = False,
+            force_delete_secret: Annotated[bool, typer.Option(
+                "--force-delete-secret",
+                help="Delete the secret at once instead of after its recovery window. Irreversible.")] = False,
+            endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None) -> None:
+    """Destroy everything the last deploy created (asks first).
+
+    The secret is scheduled for deletion with its recovery window (secret_recovery_window_days,
+    7 by default) and can be restored until then, unless --force-delete-secret is given.
+    """
+    s = _session(project_dir, "destroy", endpoint_url, provider_mirror)
+    flow.destroy(s, auto_approve=auto_approve, force_delete_secret=force_delete_secret)
+
+
+@app.command()
+def emulator(port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 0) -> None:
+    """Run the embedded AWS emulator (moto, gaps filled) in the foreground until Ctrl-C.
+
+    Point other shells at it: export AWS_ENDPOINT_URL=<printed URL> plus any fake credentials.
+    """
+    import time
+
+    from cli.emulator import EMULATOR_ENV, running
+
+    if port and not 1 <= port <= 65535:
+        raise InputError(f"--port: {port} is not a port; give 1-65535, or 0 for a free one.")
+    with running(port or None) as emu:
+        typer.echo(f"Emulator listening on {emu.endpoint_url} (Ctrl-C to stop). In another shell:")
+        typer.echo(f"  export AWS_ENDPOINT_URL={emu.endpoint_url} " +
+                   " ".join(f"{k}={v}" for k, v in EMULATOR_ENV.items() if k != "AWS_SESSION_TOKEN"))
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            typer.echo("Emulator stopped.")
+
+
+@app.command()
+def demo(project_dir: Annotated[Optional[Path], typer.Option(
+             "--project-dir", "-C", help="Keep the demo project here instead of a temporary folder.")] = None,
+         provider_mirror: ProviderMirror = None) -> None:
+    """Run the whole two-phase flow against the embedded emulator, no AWS account needed.
+
+    synth -> deploy -> secret put (a generated dummy key) -> lockdown -> verify (the policy names
+    the task and execution roles; a further plan shows no changes) -> outputs -> destroy.
+    Exits 0 only if every step verified.
+    """
+    from cli.demo import run_demo
+
+    mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
+    run_demo(project_dir.resolve() if project_dir else None, mirror)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,119 @@
+"""Plan summaries and the live apply/destroy display, built from terraform's ``-json`` UI stream
+(https://developer.hashicorp.com/terraform/internals/machine-readable-ui)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, TextIO
+
+_VERB = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
+         "read": "reading"}
+_DONE = {"create": "created", "update": "updated", "delete": "destroyed", "replace": "replaced",
+         "read": "read"}
+
+
+@dataclass
+class PlanSummary:
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+    changes: list[tuple[str, str]] = field(default_factory=list)  # (action, address)
+
+    @property
+    def total(self) -> int:
+        return self.add + self.change + self.remove
+
+    @property
+    def empty(self) -> bool:
+        return self.total == 0
+
+    def lines(self) -> list[str]:
+        """The summary; creates and deletes by resource type, updates and replaces one by one
+        (those are the changes to read before saying yes)."""
+        out = [f"Plan: {self.add} to add, {self.change} to change, {self.remove} to destroy."]
+        for bulk in ("create", "delete"):
+            kinds = Counter(addr.split(".")[-2] for action, addr in self.changes if action == bulk)
+            if kinds:
+                out.append(f"  {bulk}: " + ", ".join(f"{n}× {t}" if n > 1 else t for t, n in sorted(kinds.items())))
+        out += [f"  {action}: {addr}" for action, addr in self.changes if action not in ("create", "delete")]
+        return out
+
+
+def summarize_plan(messages: Iterable[dict]) -> PlanSummary:
+    summary = PlanSummary()
+    for msg in messages:
+        kind = msg.get("type")
+        if kind == "planned_change":
+            change = msg.get("change", {})
+            if change.get("action") == "read":  # a data source read, not a change
+                continue
+            summary.changes.append((change.get("action", "?"), change.get("resource", {}).get("addr", "?")))
+        elif kind == "change_summary":
+            c = msg.get("changes", {})
+            summary.add, summary.change, summary.remove = c.get("add", 0), c.get("change", 0), c.get("remove", 0)
+    return summary
+
+
+class ApplyProgress:
+    """Resources done / total and the one in flight.
+
+    On a terminal: one line rewritten in place. Elsewhere (CI, logs, pipes): one line per
+    finished resource, and a "still ..." line when terraform reports a slow one.
+    """
+
+    def __init__(self, total: int, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = max(total, 0)
+        self.out = out or sys.stdout
+        self.tty = self.out.isatty()
+        self.done = 0
+        self.in_flight: dict[str, str] = {}
+        self.errors: list[str] = []
+        self._clock = clock
+        self._start = clock()
+
+    def _emit(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            self.out.write("\r\033[K" + text + ("\n" if final else ""))
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+
+    def _status(self) -> str:
+        current = next(iter(self.in_flight.items()), None)
+        flight = f" — {_VERB.get(current[1], current[1])} {current[0]}" if current else ""
+        more = f" (+{len(self.in_flight) - 1} more)" if len(self.in_flight) > 1 else ""
+        return f"[{self.done}/{self.total}]{flight}{more}"
+
+    def handle(self, msg: dict) -> None:
+        kind = msg.get("type")
+        hook = msg.get("hook", {})
+        addr = hook.get("resource", {}).get("addr")
+        action = hook.get("action", "")
+        if action == "read":  # data sources re-read during apply are not part of the plan's count
+            return
+        if kind == "apply_start" and addr:
+            self.in_flight[addr] = action
+            if self.tty:
+                self._emit(self._status())
+        elif kind == "apply_progress" and addr:
+            elapsed = hook.get("elapsed_seconds", 0)
+            verb = _VERB.get(action, action)
+            self._emit(f"[{self.done}/{self.total}] still {verb} {addr} ({elapsed}s)")
+        elif kind == "apply_complete" and addr:
+            self.in_flight.pop(addr, None)
+            self.done += 1
+            if self.tty:
+                self._emit(self._status())
+            else:
+                self._emit(f"[{self.done}/{self.total}] {addr} {_DONE.get(action, action)}")
+        elif kind == "apply_errored" and addr:
+            self.in_flight.pop(addr, None)
+            self.errors.append(addr)
+            self._emit(f"[{self.done}/{self.total}] {addr} failed", final=True)
+
+    def finish(self) -> None:
+        elapsed = self._clock() - self._start
+        self._emit(f"[{self.done}/{self.total}] done in {elapsed:.0f}s", final=True)
