@@ -21,8 +21,9 @@ from cli.errors import ByocError, InputError
 from cli.policy import LockdownReport, SecretPolicy, check_lockdown
 from cli.progress import ApplyProgress, PlanSummary, summarize_plan
 from cli.synth import ensure_synth
-from cli.terraform import Terraform
+from cli.terraform import Terraform, terraform_binary
 from stacks import SECRET_JSON_KEY
+from stacks.inputs import PRINCIPAL_ARN_RE
 
 READERS = "app_reader_principal_arns"
 #: What AWS says while a just-created role is not yet visible to the service (IAM is
@@ -57,6 +58,7 @@ class Session:
     # -- shared steps ---------------------------------------------------------------------
     def prepare(self, region: str) -> Terraform:
         """Synth when something changed, and ``terraform init`` when the folder needs it."""
+        terraform_binary()  # fail before any work when terraform is missing
         self.target(region).require_credentials()
         result = ensure_synth(self.project)
         if result.cached:
@@ -78,7 +80,7 @@ class Session:
         if destroy:
             args.append("-destroy")
         try:
-            summary = summarize_plan(tf.stream(*args))
+            summary = summarize_plan(tf.stream(*args, on_notice=say))
         finally:
             var_file.unlink(missing_ok=True)
         return summary, plan_file
@@ -86,8 +88,8 @@ class Session:
     def apply(self, tf: Terraform, plan_file: Path, summary: PlanSummary) -> None:
         progress = ApplyProgress(summary.total)
         try:
-            for msg in tf.stream("apply", "-json", "-input=false", "-lock-timeout=0s", str(plan_file)):
-                progress.handle(msg)
+            tf.stream("apply", "-json", "-input=false", "-lock-timeout=0s", str(plan_file),
+                      on_message=progress.handle, on_notice=say)
         finally:
             plan_file.unlink(missing_ok=True)
         progress.finish()
@@ -150,12 +152,18 @@ def print_outputs(outputs: dict[str, Any]) -> None:
 
 # -- secret put ----------------------------------------------------------------------------
 
-def put_secret(s: Session, value: str) -> str:
-    """Store {"PINECONE_API_KEY": value}; returns the new version id. Never prints the value."""
+def check_secret_value(value: str) -> str:
+    """The key without surrounding whitespace (a pasted newline is not part of it); never empty."""
     value = value.strip()
     if not value:
-        raise InputError("secret value: the input was empty; pipe the key on stdin "
+        raise InputError("secret value: the input was empty or only whitespace; pipe the key on stdin "
                          "(byoc secret put < key.txt) or type it at the prompt.")
+    return value
+
+
+def put_secret(s: Session, value: str) -> str:
+    """Store {"PINECONE_API_KEY": value}; returns the new version id. Never prints the value."""
+    value = check_secret_value(value)
     values = s.deployed_inputs()
     tf = s.terraform(values["aws_region"])
     target = s.target(values["aws_region"])
@@ -173,7 +181,15 @@ def put_secret(s: Session, value: str) -> str:
 
 # -- lockdown ------------------------------------------------------------------------------
 
+def check_principals(principals: list[str]) -> None:
+    for arn in principals:
+        if not re.fullmatch(PRINCIPAL_ARN_RE, arn):
+            raise InputError(f"--principal: {arn!r} is not an IAM principal ARN; give one such as "
+                             "arn:aws:iam::123456789012:role/reader-role.")
+
+
 def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> LockdownReport:
+    check_principals(principals)
     values = dict(s.deployed_inputs())
     region = values["aws_region"]
     tf = s.prepare(region)

@@ -14,9 +14,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer 0.2x vendors its own click as typer._click; older typer uses click itself
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
 
 from cli import flow
 from cli.aws import endpoint_from
@@ -33,21 +37,25 @@ class ByocGroup(TyperGroup):
         try:
             return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
-        except click.exceptions.Exit as exc:
+        except typer.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.UsageError as exc:
+        except UsageError as exc:
             where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-            typer.echo(f"byoc: error: {exc.format_message()}{where}", err=True)
+            message = exc.format_message()
+            if exc.ctx and exc.ctx.command_path.endswith("secret put") and "unexpected extra argument" in message:
+                # Whatever was typed there may be the key itself: never repeat it.
+                message = "the value is never taken from the command line; pipe it on stdin or type it at the prompt"
+            typer.echo(f"byoc: error: {message}{where}", err=True)
             sys.exit(2)
-        except click.Abort:
+        except typer.Abort:
             typer.echo("byoc: aborted.", err=True)
             sys.exit(1)
         except ByocError as exc:
             typer.echo(f"byoc: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            typer.echo("byoc: interrupted; terraform was stopped gracefully (state saved, lock released). "
-                       "Run the command again to finish.", err=True)
+            typer.echo("byoc: interrupted. Terraform, if it was running, stopped gracefully (state saved, "
+                       "lock released); run the command again to finish.", err=True)
             sys.exit(130)
 
 
@@ -137,12 +145,12 @@ def secret_put(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = 
     The value is read from stdin when piped (byoc secret put < key.txt) or from a hidden prompt,
     never from the command line, and is never printed. Works before and after lockdown.
     """
-    s = _session(project_dir, "secret")
-    s.endpoint_url = endpoint_from(endpoint_url)
-    s.deployed_inputs()  # fail before asking for a value when there is nothing to store it in
+    s = _session(project_dir, "secret", endpoint_url)
     if sys.stdin is not None and not sys.stdin.isatty():
-        value = sys.stdin.read()
+        value = flow.check_secret_value(sys.stdin.read())
+        s.deployed_inputs()
     else:
+        s.deployed_inputs()  # before asking for a value when there is nothing to store it in
         value = typer.prompt("Pinecone API key", hide_input=True, default="", show_default=False)
     version = flow.put_secret(s, value)
     typer.echo(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
@@ -160,6 +168,7 @@ def lockdown(project_dir: ProjectDir = Path("."),
     policy back from AWS and shows who may read and through which endpoint. The execution role
     is always kept: ECS injects the secret with it. Running it again changes nothing.
     """
+    flow.check_principals(list(principal or []))
     s = _session(project_dir, "lockdown", endpoint_url, provider_mirror)
     flow.lockdown(s, list(principal or []), auto_approve=auto_approve)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections import Counter
@@ -35,11 +36,16 @@ class PlanSummary:
         (those are the changes to read before saying yes)."""
         out = [f"Plan: {self.add} to add, {self.change} to change, {self.remove} to destroy."]
         for bulk in ("create", "delete"):
-            kinds = Counter(addr.split(".")[-2] for action, addr in self.changes if action == bulk)
+            kinds = Counter(_resource_type(addr) for action, addr in self.changes if action == bulk)
             if kinds:
                 out.append(f"  {bulk}: " + ", ".join(f"{n}× {t}" if n > 1 else t for t, n in sorted(kinds.items())))
         out += [f"  {action}: {addr}" for action, addr in self.changes if action not in ("create", "delete")]
         return out
+
+
+def _resource_type(addr: str) -> str:
+    """``aws_vpc_endpoint`` of ``aws_vpc_endpoint.pinecone["com.amazonaws..."]``."""
+    return re.sub(r"\[.*\]$", "", addr).split(".")[-2]
 
 
 def summarize_plan(messages: Iterable[dict]) -> PlanSummary:

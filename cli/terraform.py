@@ -13,7 +13,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from cli.errors import ByocError
 
@@ -127,42 +127,59 @@ class Terraform:
                             f"to a filesystem mirror holding {PROVIDER_ADDRESS} {PROVIDER_VERSION}.")
         raise terraform_failure("init", output, self.log_path)
 
-    def stream(self, *args: str) -> Iterator[dict]:
-        """Run a ``-json`` command, yielding each UI message as it arrives.
+    def stream(self, *args: str, on_message: Callable[[dict], None] | None = None,
+               on_notice: Callable[[str], None] = lambda _m: None) -> list[dict]:
+        """Run a ``-json`` command; hand each UI message to ``on_message`` as it arrives and
+        return them all.
 
-        Ctrl-C: the terminal sends SIGINT to terraform too (same process group), so terraform
-        stops gracefully, saves state and releases its lock; we wait for it to finish, then
-        raise KeyboardInterrupt for the caller's one-line message.
+        Ctrl-C: terraform runs in its own session, so the terminal's SIGINT reaches only byoc,
+        which passes exactly one SIGINT on. Terraform then finishes what is in flight, saves
+        state and releases its lock (a second SIGINT would make it exit at once, possibly
+        without saving, so further Ctrl-Cs are not passed on). Then KeyboardInterrupt is
+        raised for the caller's one-line message.
         """
         import json
 
         proc = subprocess.Popen([terraform_binary(), *args], cwd=self.workdir, env=self._env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        messages: list[dict] = []
         raw: list[str] = []
         interrupted = False
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                raw.append(line)
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    continue
-        except KeyboardInterrupt:
-            interrupted = True
+        assert proc.stdout is not None
+        while True:
+            try:
+                for line in proc.stdout:
+                    raw.append(line)
+                    try:
+                        msg = json.loads(line)
+                    except ValueError:
+                        continue
+                    messages.append(msg)
+                    if on_message is not None and not interrupted:
+                        on_message(msg)
+                break
+            except KeyboardInterrupt:
+                if not interrupted:
+                    interrupted = True
+                    proc.send_signal(signal.SIGINT)
+                    on_notice("Interrupted: terraform is stopping gracefully (finishing in-flight changes, "
+                              "saving state, releasing the lock) ...")
+                else:
+                    on_notice("Still waiting for terraform to save the state ...")
         while True:
             try:
                 proc.wait()
                 break
-            except KeyboardInterrupt:  # a second Ctrl-C: pass it on, keep waiting for the state save
-                interrupted = True
-                proc.send_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                on_notice("Still waiting for terraform to save the state ...")
         stderr = proc.stderr.read() if proc.stderr else ""
         self._log(args, "".join(raw) + stderr)
         if interrupted:
             raise KeyboardInterrupt
         if proc.returncode != 0:
             raise terraform_failure(args[0], _diagnostics(raw) or stderr, self.log_path)
+        return messages
 
     def outputs(self) -> dict[str, object]:
         import json

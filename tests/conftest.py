@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.config import Project
 from cli.emulator import running
+from cli.synth import ensure_synth
 from cli.terraform import PROVIDER_ADDRESS, PROVIDER_VERSION, find_provider_mirror
 from stacks import STACK_NAME
 
@@ -48,8 +50,8 @@ def terraform_rc(tmp_path_factory, provider_mirror) -> Path:
 def synthesized_project(tmp_path_factory) -> Path:
     """A project folder whose cdktf.out holds the stack, synthesized once per session."""
     project = tmp_path_factory.mktemp("synth")
-    subprocess.run([sys.executable, "-m", "stacks.app", "--outdir", str(project / "cdktf.out")],
-                   cwd=REPO, check=True, capture_output=True, text=True)
+    # Through byoc's own synth, so copies also carry its cache record and count as fresh.
+    ensure_synth(Project(project), force=True)
     return project
 
 
@@ -80,3 +82,30 @@ def aws_env(emulator, terraform_rc, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+# --- Module-scoped variants, for one deployment that several small tests assert on -----------
+
+@pytest.fixture(scope="module")
+def emulator_module():
+    """A moto server on 127.0.0.1 shared by every test of one module (started once, stopped after)."""
+    with running() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def aws_env_module(emulator_module, terraform_rc) -> dict[str, str]:
+    """Like ``aws_env`` but for ``emulator_module``: set in os.environ for the module's duration."""
+    env = {**emulator_module.env(), "TF_CLI_CONFIG_FILE": str(terraform_rc)}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        yield env
+
+
+@pytest.fixture(scope="module")
+def project_copy_module(synthesized_project, tmp_path_factory) -> Path:
+    """A private copy of the synthesized project shared by one module (init once, reuse)."""
+    dest = tmp_path_factory.mktemp("project") / "project"
+    shutil.copytree(synthesized_project, dest)
+    return dest
