@@ -7,6 +7,8 @@ class ByocError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        #: Longer text behind the one-line message (e.g. terraform's full error output).
+        self.detail = ""
 
 
 class InputError(ByocError):

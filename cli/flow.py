@@ -200,27 +200,23 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
     check(values)
     say("Readers: " + ", ".join(readers))
 
-    for attempt in range(len(RETRY_DELAYS) + 1):
+    approved = False
+
+    def attempt() -> None:
+        nonlocal approved
         summary, plan_file = s.plan(tf, values)
         if summary.empty:
             plan_file.unlink(missing_ok=True)
             s.project.save_inputs(values)
             say("No changes: the secret is already locked down to these readers.")
-            break
-        if attempt == 0:
+            return
+        if not approved:
             s.approve(summary, auto_approve, "Lock the secret down to these readers?")
+            approved = True
         s.project.save_inputs(values)
-        try:
-            s.apply(tf, plan_file, summary)
-            break
-        except ByocError as exc:
-            if attempt == len(RETRY_DELAYS) or not _PROPAGATION.search(str(exc) + _log_tail(s)):
-                raise
-            delay = RETRY_DELAYS[attempt]
-            say(f"AWS does not accept a new role as a principal yet (IAM propagation); retrying in {delay}s "
-                f"({attempt + 2}/{len(RETRY_DELAYS) + 1}) ...")
-            s.sleep(delay)
+        s.apply(tf, plan_file, summary)
 
+    retry_on_propagation(attempt, sleep=s.sleep)
     report = verify_lockdown(s, outputs, region, principals)
     for line in describe_lockdown(report):
         say(line)
@@ -230,11 +226,19 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
     return report
 
 
-def _log_tail(s: Session) -> str:
-    try:
-        return s.project.log_file(s.command).read_text()[-4000:]
-    except OSError:
-        return ""
+def retry_on_propagation(attempt: Callable[[], None], *, sleep: Callable[[float], None]) -> None:
+    """Run ``attempt``; when AWS rejects a just-created role as a principal (IAM is eventually
+    consistent), say so and try again after 5, 10, 20, 40 s. Any other failure is final."""
+    for n, delay in enumerate((*RETRY_DELAYS, None)):
+        try:
+            attempt()
+            return
+        except ByocError as exc:
+            if delay is None or not _PROPAGATION.search(f"{exc}\n{exc.detail}"):
+                raise
+            say(f"AWS does not accept a new role as a principal yet (IAM propagation); retrying in {delay}s "
+                f"({n + 2}/{len(RETRY_DELAYS) + 1}) ...")
+            sleep(delay)
 
 
 def read_policy(target: AwsTarget, secret_arn: str) -> SecretPolicy:

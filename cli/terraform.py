@@ -199,7 +199,7 @@ def _diagnostics(lines: list[str]) -> str:
             continue
         if msg.get("type") == "diagnostic" and msg.get("diagnostic", {}).get("severity") == "error":
             d = msg["diagnostic"]
-            out.append(f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": "))
+            out.append(" ".join(f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": ").split()))
     return "\n".join(out)
 
 
@@ -214,4 +214,6 @@ def terraform_failure(command: str, output: str, log_path: Path | None) -> ByocE
     if not summary:
         summary = next((ln.strip() for ln in output.splitlines() if ln.strip()), "no output")
     where = f"; full log: {log_path}" if log_path else ""
-    return ByocError(f"terraform {command} failed: {summary}{where}")
+    error = ByocError(f"terraform {command} failed: {summary}{where}")
+    error.detail = output  # the whole text, for callers that match on it (IAM propagation retry)
+    return error
