@@ -12,7 +12,10 @@ no test-only settings:
 3. ECS services do not keep ``availabilityZoneRebalancing`` (nor, in 5.2.5,
    ``healthCheckGracePeriodSeconds`` and ``enableECSManagedTags``), so every plan after apply
    shows a diff -> the values sent at create time are stored and returned.
-4. (found here, 5.2.5) A security group rule that references another group loses its
+4. moto runs no containers, so a service would show 0 of N tasks running forever -> a service
+   reports its desired count as running (tasks "start" at once), so a healthy stack looks healthy
+   to ``byoc doctor``.
+5. (found here, 5.2.5) A security group rule that references another group loses its
    description, so every plan shows a diff -> the description is read from the group pair too.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
@@ -86,6 +89,7 @@ def _fill_gaps() -> None:
         service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing") or "DISABLED"
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
         service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
+        service.running_count, service.pending_count = service.desired_count, 0
         return result
 
     EC2ContainerServiceResponse.create_service = create_service

@@ -107,6 +107,9 @@ class Session:
             raise ByocError("Nothing was changed (not confirmed). Pass --auto-approve to skip the question.")
 
     def outputs(self, tf: Terraform) -> dict[str, Any]:
+        if not (self.project.stack_dir / ".terraform").is_dir():  # e.g. cdktf.out was deleted
+            ensure_synth(self.project)
+            tf.init(self.provider_mirror, on_notice=say)
         return tf.outputs()
 
     def deployed_inputs(self) -> dict[str, Any]:

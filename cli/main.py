@@ -35,8 +35,11 @@ class ByocGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                standalone_mode=False, **extra)
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+            if isinstance(result, int):  # non-standalone click returns typer.Exit's code
+                sys.exit(result)
+            return result
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except UsageError as exc:
@@ -192,6 +195,47 @@ def status(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None
         typer.echo("Locked down: no — run `byoc lockdown` after `byoc secret put`")
     if lock["vpc_endpoints"]:
         typer.echo(f"Reads only through VPC endpoint {', '.join(lock['vpc_endpoints'])}")
+
+
+@app.command()
+def doctor(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None,
+           static: Annotated[bool, typer.Option("--static", help="Only the checks on the synthesized JSON "
+                                                "(no AWS calls).")] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
+    """Check everything that makes tasks fail with "unable to pull secrets or registry auth".
+
+    Static checks read cdktf.out (execution role grant, valueFrom JSON key, endpoints, security
+    group, lock-down keeps the execution role, two roles, platform version). When a deployment
+    exists, live checks read it with boto3: endpoints, rules, role policies, the registered task
+    definition, the secret (its value is never printed), its policy, the service and targets.
+    Read-only. Exit 0 when nothing fails, 1 otherwise.
+    """
+    from cli import doctor as checks
+    from cli.synth import ensure_synth
+
+    s = _session(project_dir, "doctor", endpoint_url)
+    result = ensure_synth(s.project)
+    static_results = checks.static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()))
+    live_results = None
+    if not static and s.project.has_deployment():
+        values = s.deployed_inputs()
+        target = s.target(values["aws_region"])
+        target.require_credentials()
+        live_results = checks.live_checks(target, s.outputs(s.terraform(values["aws_region"])))
+    if as_json:
+        typer.echo(checks.as_json(static_results, live_results))
+    else:
+        typer.echo("Static checks (synthesized JSON):")
+        for line in checks.render(static_results):
+            typer.echo("  " + line)
+        if live_results is None:
+            typer.echo("Live checks: skipped (" + ("--static" if static else "no deployment in this project") + ").")
+        else:
+            typer.echo("Live checks (deployed stack, read-only):")
+            for line in checks.render(live_results):
+                typer.echo("  " + line)
+    if any(c.result == checks.FAIL for c in static_results + (live_results or [])):
+        raise typer.Exit(1)
 
 
 @app.command()

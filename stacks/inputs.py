@@ -133,8 +133,9 @@ INPUTS: tuple[Input, ...] = (
           checks=((f'can(regex("{REGION_RE}", var.aws_region))', _matches(REGION_RE),
                    "aws_region must be an AWS region name such as us-east-1."),)),
     Input("vpc_cidr", "string", "CIDR block of the VPC.", default="10.0.0.0/16",
-          checks=(("can(cidrhost(var.vpc_cidr, 0)) && can(regex(\"^[0-9.]+/[0-9]+$\", var.vpc_cidr)) && "
-                   "tonumber(split(\"/\", var.vpc_cidr)[1]) >= 16 && tonumber(split(\"/\", var.vpc_cidr)[1]) <= 28",
+          # "? :" and not "&&": Terraform evaluates both sides of &&, and split()[1] fails on "banana".
+          checks=(("can(cidrhost(var.vpc_cidr, 0)) && can(regex(\"^[0-9.]+/[0-9]+$\", var.vpc_cidr)) ? "
+                   "(tonumber(split(\"/\", var.vpc_cidr)[1]) >= 16 && tonumber(split(\"/\", var.vpc_cidr)[1]) <= 28) : false",
                    lambda v, _: _cidr_ok(v) and 16 <= ipaddress.ip_network(v).prefixlen <= 28,
                    "vpc_cidr must be an IPv4 CIDR with a prefix from /16 to /28 (AWS limits), e.g. 10.0.0.0/16."),)),
     _subnet_input("private", ["10.0.1.0/24", "10.0.2.0/24"]),

@@ -1,0 +1,97 @@
+"""Real terraform on the synthesized JSON: offline init through the provider mirror, validate,
+and the variables' validation blocks rejecting bad input with the stack's own message.
+
+The project is copied and initialized once for the module; every test reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stacks import STACK_NAME
+
+pytestmark = pytest.mark.terraform
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
+
+
+def terraform(stack_dir: Path, env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    return subprocess.run(["terraform", *args], cwd=stack_dir, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def initialized(project_copy_module, terraform_rc) -> Path:
+    """The module's project copy after `terraform init` (offline: hashicorp/aws from the mirror)."""
+    stack_dir = project_copy_module / "cdktf.out" / "stacks" / STACK_NAME
+    proc = terraform(stack_dir, {"TF_CLI_CONFIG_FILE": str(terraform_rc)}, "init", "-input=false", "-no-color")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return stack_dir
+
+
+def test_init_offline_installs_the_pinned_aws_provider(initialized):
+    lock = (initialized / ".terraform.lock.hcl").read_text()
+    assert 'provider "registry.terraform.io/hashicorp/aws"' in lock
+    assert 'version     = "5.100.0"' in lock
+
+
+def test_validate_passes_without_warnings(initialized, terraform_rc):
+    proc = terraform(initialized, {"TF_CLI_CONFIG_FILE": str(terraform_rc)}, "validate", "-json", "-no-color")
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 0 and result["valid"], proc.stdout + proc.stderr
+    assert result["error_count"] == 0 and result["warning_count"] == 0, result["diagnostics"]
+
+
+def _diagnostics(stdout: str) -> list[dict]:
+    found = []
+    for line in stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if message.get("type") == "diagnostic" and message["diagnostic"]["severity"] == "error":
+            found.append(message["diagnostic"])
+    return found
+
+
+@pytest.mark.parametrize(("variables", "field", "message"), [
+    pytest.param(["task_cpu=256", "task_memory=4096"], "task_memory",
+                 "task_memory is not a valid Fargate size for task_cpu", id="fargate-pair"),
+    pytest.param(["container_port=70000"], "container_port",
+                 "container_port must be a whole number from 1 to 65535", id="port"),
+    pytest.param(['app_reader_principal_arns=["not-an-arn"]'], "app_reader_principal_arns",
+                 "every app_reader_principal_arns entry must be an IAM ARN", id="reader-arn"),
+    pytest.param(['private_subnet_cidrs=["10.1.1.0/24","10.1.2.0/24"]'], "private_subnet_cidrs",
+                 "every entry of private_subnet_cidrs must lie inside vpc_cidr", id="subnets-outside-vpc"),
+    pytest.param(["vpc_cidr=10.0.0.0/8"], "vpc_cidr",
+                 "vpc_cidr must be an IPv4 CIDR with a prefix from /16 to /28", id="vpc-cidr-too-large"),
+    pytest.param(["vpc_cidr=banana"], "vpc_cidr",
+                 "vpc_cidr must be an IPv4 CIDR", id="vpc-cidr-banana"),
+])
+def test_terraform_rejects_bad_input_with_the_field_and_message(initialized, aws_env, variables, field, message):
+    args = ["plan", "-input=false", "-json", "-lock=false", "-var", f"container_image={IMAGE}"]
+    for assignment in variables:
+        args += ["-var", assignment]
+    proc = terraform(initialized, aws_env, *args)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
+    errors = _diagnostics(proc.stdout)
+    assert errors, proc.stdout[-3000:] + proc.stderr
+    # Every error is the variable's own validation message, pointing at that variable.
+    for diagnostic in errors:
+        assert diagnostic["summary"] == "Invalid value for variable", diagnostic
+        assert diagnostic["detail"].startswith(message), diagnostic["detail"]
+        assert diagnostic["snippet"]["code"].strip().startswith(f'"{field}"'), diagnostic["snippet"]
+
+
+def test_terraform_requires_container_image(initialized, aws_env):
+    proc = terraform(initialized, aws_env, "plan", "-input=false", "-json", "-lock=false")
+    assert proc.returncode == 1
+    (error,) = _diagnostics(proc.stdout)
+    assert error["summary"] == "No value for required variable"
+    assert '"container_image"' in error["detail"]
