@@ -65,6 +65,17 @@ class Project:
             return False
         return bool(state.get("resources"))
 
+    def local_outputs(self) -> dict[str, Any] | None:
+        """Outputs recorded in the local state file, or None when there is none to read."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        outputs = state.get("outputs")
+        if not isinstance(outputs, dict) or not outputs:
+            return None
+        return {name: entry.get("value") for name, entry in outputs.items()}
+
     def saved_inputs(self) -> dict[str, Any] | None:
         try:
             return json.loads(self.inputs_file.read_text())

@@ -1,6 +1,6 @@
 """The embedded AWS emulator: a moto server on 127.0.0.1 with the gaps this stack hits filled.
 
-moto stands in for AWS in ``byoc demo``, ``byoc emulator`` and the tests. Three gaps of moto 5.2
+moto stands in for AWS in ``byoc demo``, ``byoc emulator`` and the tests. These gaps of moto 5.2
 matter for this stack; each is filled here, in the emulator, so the generated Terraform carries
 no test-only settings:
 
@@ -17,6 +17,9 @@ no test-only settings:
    to ``byoc doctor``.
 5. (found here, 5.2.5) A security group rule that references another group loses its
    description, so every plan shows a diff -> the description is read from the group pair too.
+6. (found here, 5.2.5) ``DeleteLoadBalancer`` ignores the load balancer's deletion protection,
+   so a destroy that would fail in AWS passes against moto -> it is refused with AWS's
+   ``OperationNotPermitted``, so the tests prove that every destroy path turns protection off first.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
@@ -93,6 +96,20 @@ def _fill_gaps() -> None:
         return result
 
     EC2ContainerServiceResponse.create_service = create_service
+
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+
+    original_delete_load_balancer = ELBv2Backend.delete_load_balancer
+
+    def delete_load_balancer(self, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.attrs.get("deletion_protection.enabled") == "true":
+            raise ELBClientError("OperationNotPermitted", f"Load balancer '{arn}' cannot be deleted because "
+                                                          "deletion protection is enabled")
+        original_delete_load_balancer(self, arn)
+
+    ELBv2Backend.delete_load_balancer = delete_load_balancer
 
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))

@@ -16,3 +16,11 @@ class InputError(ByocError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, exit_code=2)
+
+
+class Interrupted(ByocError):
+    """Ctrl-C while terraform ran: it was stopped gracefully; exit code 130 like a shell."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"interrupted during terraform {command}; terraform stopped gracefully (state saved, "
+                         "lock released). Run the command again to finish.", exit_code=130)

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
 from cli import flow
 from cli.aws import endpoint_from
 from cli.config import Project, resolve
-from cli.errors import ByocError, InputError
+from cli.errors import ByocError, InputError, Interrupted
 from cli.terraform import MIRROR_ENV, check_mirror
 from stacks.inputs import INPUTS
 
@@ -38,6 +38,8 @@ class ByocGroup(TyperGroup):
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
             if isinstance(result, int):  # non-standalone click returns typer.Exit's code
+                if result == 130:  # typer turns a Ctrl-C outside terraform into Exit(130)
+                    typer.echo("byoc: interrupted; nothing was left half-done. Run the command again.", err=True)
                 sys.exit(result)
             return result
         except typer.Exit as exc:
@@ -53,13 +55,12 @@ class ByocGroup(TyperGroup):
         except typer.Abort:
             typer.echo("byoc: aborted.", err=True)
             sys.exit(1)
+        except Interrupted as exc:
+            typer.echo(f"byoc: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except ByocError as exc:
             typer.echo(f"byoc: error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            typer.echo("byoc: interrupted. Terraform, if it was running, stopped gracefully (state saved, "
-                       "lock released); run the command again to finish.", err=True)
-            sys.exit(130)
 
 
 app = typer.Typer(

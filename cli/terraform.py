@@ -8,6 +8,7 @@ would by hand; byoc adds no wrapper state of its own.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from cli.errors import ByocError
+from cli.errors import ByocError, Interrupted
 
 PROVIDER_VERSION = "5.100.0"
 PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
@@ -135,8 +136,8 @@ class Terraform:
         Ctrl-C: terraform runs in its own session, so the terminal's SIGINT reaches only byoc,
         which passes exactly one SIGINT on. Terraform then finishes what is in flight, saves
         state and releases its lock (a second SIGINT would make it exit at once, possibly
-        without saving, so further Ctrl-Cs are not passed on). Then KeyboardInterrupt is
-        raised for the caller's one-line message.
+        without saving, so further Ctrl-Cs are not passed on). Then ``Interrupted`` is raised
+        for the one-line message.
         """
         import json
 
@@ -176,7 +177,7 @@ class Terraform:
         stderr = proc.stderr.read() if proc.stderr else ""
         self._log(args, "".join(raw) + stderr)
         if interrupted:
-            raise KeyboardInterrupt
+            raise Interrupted(args[0])
         if proc.returncode != 0:
             raise terraform_failure(args[0], _diagnostics(raw) or stderr, self.log_path)
         return messages
@@ -205,6 +206,17 @@ def _diagnostics(lines: list[str]) -> str:
 
 def terraform_failure(command: str, output: str, log_path: Path | None) -> ByocError:
     """One line: terraform's first error summary, and where the full log is."""
+    where = f"; full log: {log_path}" if log_path else ""
+    if "Error acquiring the state lock" in output:
+        lock_id = re.search(r"ID:\s+([0-9a-f-]{36})", output)
+        who = re.search(r"Who:\s+(\S+)", output)
+        holder = f" (held by {who.group(1)})" if who else ""
+        unlock = (f"; if that run died, `terraform force-unlock {lock_id.group(1)}` in the stack folder"
+                  if lock_id else "")
+        error = ByocError(f"terraform {command} failed: the state is locked by another byoc or terraform run"
+                          f"{holder}: wait for it to finish and run the command again{unlock}{where}")
+        error.detail = output
+        return error
     summary = ""
     for line in output.splitlines():
         text = line.strip().strip("│╷╵").strip()
@@ -213,7 +225,6 @@ def terraform_failure(command: str, output: str, log_path: Path | None) -> ByocE
             break
     if not summary:
         summary = next((ln.strip() for ln in output.splitlines() if ln.strip()), "no output")
-    where = f"; full log: {log_path}" if log_path else ""
     error = ByocError(f"terraform {command} failed: {summary}{where}")
     error.detail = output  # the whole text, for callers that match on it (IAM propagation retry)
     return error

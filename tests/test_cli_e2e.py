@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def flow_run(synthesized_project, tmp_path_factory, emulator_module):
     def invoke(*args, **kw):
         return runner.invoke(app, list(args), env=env, catch_exceptions=False, **kw)
 
+    watcher = ArgvWatcher(sentinel)
+    watcher.start()
+
     steps["deploy"] = invoke("deploy", *base, "--container-image", IMAGE, "--auto-approve")
     steps["state_after_deploy"] = (project / "terraform.byoc.tfstate").read_text()
     steps["secret_put"] = invoke("secret", "put", *base, input=sentinel + "\n")
@@ -49,7 +53,38 @@ def flow_run(synthesized_project, tmp_path_factory, emulator_module):
     steps["files"] = _all_text(project)
     steps["destroy"] = invoke("destroy", *base, "--auto-approve")
     steps["state_after_destroy"] = json.loads((project / "terraform.byoc.tfstate").read_text())
+    watcher.stop()
+    steps["argv_watch"] = watcher
     return steps
+
+
+class ArgvWatcher(threading.Thread):
+    """Reads every process's command line on this machine every 20 ms while the flow runs and
+    records any that holds the sentinel (terraform, its provider plugin, node, anything)."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__(daemon=True)
+        self.needle = needle.encode()
+        self.hits: list[str] = []
+        self.seen: set[str] = set()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    raw = cmdline.read_bytes()
+                except OSError:
+                    continue
+                if raw:
+                    self.seen.add(raw.split(b"\0", 1)[0].decode(errors="replace").rsplit("/", 1)[-1])
+                if self.needle in raw:
+                    self.hits.append(raw.replace(b"\0", b" ").decode(errors="replace"))
+            self._stop_event.wait(0.02)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
 
 
 def _policy(env, state) -> SecretPolicy:
@@ -76,8 +111,9 @@ def outputs(steps) -> dict:
 def test_deploy_applies_and_prints_outputs_and_next_step(flow_run):
     result = flow_run["deploy"]
     assert result.exit_code == 0, result.output
-    assert "Plan: 57 to add" in result.output
-    assert "[57/57] done" in result.output
+    created = sum(len(r["instances"]) for r in flow_run["state_after_lockdown"]["resources"] if r["mode"] == "managed")
+    assert f"Plan: {created} to add" in result.output
+    assert f"[{created}/{created}] done" in result.output
     assert "byoc_secret_arn = arn:aws:secretsmanager:" in result.output
     assert "byoc secret put" in result.output
 
@@ -121,6 +157,12 @@ def test_status_json_shows_value_set_and_locked(flow_run):
     assert info["secret"]["has_value"] is True
     assert info["lockdown"]["locked"] is True
     assert outputs(flow_run)["ecs_execution_role_arn"] in info["lockdown"]["readers"]
+
+
+def test_secret_value_is_in_no_process_arguments_during_the_run(flow_run):
+    watch = flow_run["argv_watch"]
+    assert watch.hits == []
+    assert "terraform" in watch.seen  # the watcher did see the child processes it guards against
 
 
 def test_secret_value_is_nowhere_in_the_project(flow_run):

@@ -41,7 +41,7 @@ def test_terraform_failure_is_one_line_with_summary_and_log_path(synthesized_pro
     assert result.exit_code == 1, result.output
     error = [ln for ln in result.output.splitlines() if ln.startswith("byoc: error:")]
     assert len(error) == 1, result.output
-    assert "terraform plan failed" in error[0] and "lock" in error[0].lower()
+    assert "terraform plan failed: the state is locked by another byoc or terraform run" in error[0]
     assert f"full log: {project / '.byoc' / 'logs' / 'deploy.log'}" in error[0]
     assert (project / ".byoc" / "logs" / "deploy.log").read_text().strip()
 
