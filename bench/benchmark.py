@@ -1,17 +1,28 @@
-"""Synth benchmark: eager (plain cdktf) vs fast cold vs cached synth, in the same run.
+"""Benchmark: eager (plain cdktf) vs fast cold vs cached synth; byoc lockdown vs terraform apply.
 
-    .venv/bin/python bench/benchmark.py [--runs 5] [--output BENCHMARKS.md]
+    .venv/bin/python bench/benchmark.py [--runs 5] [--only synth|lockdown] [--output BENCHMARKS.md]
 
 Each measurement is a fresh process, timed from spawn to exit; the table shows medians of
 ``--runs`` runs (the three kinds interleaved, so load on the machine hits them alike):
 
 1. eager synth:  ``BYOC_EAGER_IMPORT=1 python -m stacks.app --outdir DIR/cdktf.out``
-2. fast synth:   ``byoc synth --force --project-dir DIR``
+2. fast synth:   ``byoc synth --force --project-dir DIR`` (stacks/fast_imports.py + lazy_provider.js)
 3. cached synth: ``byoc synth --project-dir DIR`` right after (2), nothing changed
 
 For (1) and (2) the peak RSS of the whole process tree (Python and its Node child) is sampled
-from /proc every ~20 ms. The result is printed and written to the benchmark section of
-BENCHMARKS.md (other content of that file is kept).
+from /proc every ~20 ms.
+
+Lockdown (against the embedded emulator, a moto server on 127.0.0.1; ~2 min of setup): a project
+gets ``byoc deploy`` (~80 s), ``byoc secret put`` and one ``byoc lockdown``; then, alternating,
+``--runs`` times each, with nothing left to change:
+
+4. ``byoc lockdown -y --project-dir DIR``
+5. ``terraform apply -auto-approve -input=false -var-file=DIR/.byoc/inputs.tfvars.json`` in the
+   stack folder, with the same AWS environment: what a user without byoc would run.
+
+Each part is printed and written to its own section of BENCHMARKS.md (between its markers; other
+content of that file is kept, and a part not run keeps its previous section). The code is run
+from a copy taken at start (PYTHONPATH), so edits to the checkout during the run cannot mix in.
 """
 
 from __future__ import annotations
@@ -32,8 +43,12 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
-GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0}  # fast/eager, cached/eager, fast/eager peak RSS
+MARKERS = {"synth": ("<!-- benchmark:start -->", "<!-- benchmark:end -->"),
+           "lockdown": ("<!-- benchmark-lockdown:start -->", "<!-- benchmark-lockdown:end -->")}
+HEADINGS = {"synth": "## Synth", "lockdown": "## Lockdown vs plain terraform apply"}
+# fast/eager, cached/eager, fast/eager peak RSS, lockdown/terraform apply
+GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0, "lockdown": 1.1}
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -73,21 +88,28 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], sample_rss: bool) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS in KiB (0 when not sampled); fails loudly on a failed run."""
+def run(cmd: list[str], cwd: Path, env: dict[str, str], sample_rss: bool, stdin: str | None = None,
+        expect: tuple[str, ...] = ()) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS in KiB (0 when not sampled); fails loudly on a failed run,
+    or when the output lacks one of ``expect``."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE)
     peak = 0
     if sample_rss:
         while proc.poll() is None:
             peak = max(peak, _tree_rss_kb(proc.pid))
             time.sleep(0.02)
-    out, _ = proc.communicate()  # ~1 KB of output at most: the pipe cannot fill up while sampling
+    # Synth prints ~1 KB at most: the pipe cannot fill up while sampling (no stdin then either).
+    out, _ = proc.communicate(None if stdin is None else stdin.encode())
     seconds = time.perf_counter() - start
     text = out.decode(errors="replace")
     if proc.returncode != 0:
         sys.exit(f"benchmark: {' '.join(cmd)} failed ({proc.returncode}):\n{text}")
-    if "fast synth unavailable" in text or "end-of-life" in text.lower():
+    missing = [e for e in expect if e not in text]
+    if missing:
+        sys.exit(f"benchmark: {' '.join(cmd)} did not print {missing}:\n{text}")
+    if "unavailable" in text or "end-of-life" in text.lower():
         print(f"benchmark: note, {cmd[-3:]} printed:\n{text}", file=sys.stderr)
     return seconds, peak
 
@@ -96,11 +118,24 @@ def _json_sha(project: Path) -> str:
     return hashlib.sha256((project / "cdktf.out" / "stacks" / "byoc" / "cdk.tf.json").read_bytes()).hexdigest()
 
 
-def measure(runs: int) -> dict[str, dict[str, list[float]]]:
+def _byoc() -> str:
     byoc = shutil.which("byoc", path=str(Path(sys.executable).parent)) or shutil.which("byoc")
     if not byoc:
         sys.exit("benchmark: the byoc command is not installed (pip install -e .)")
-    base = {k: v for k, v in os.environ.items() if k != "BYOC_EAGER_IMPORT"}
+    return byoc
+
+
+def snapshot(dest: Path) -> dict[str, str]:
+    """Copy the packages byoc runs from; the environment that makes every command use the copy."""
+    for name in ("cli", "stacks", "constructs_lib"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BYOC_EAGER_IMPORT", "BYOC_LAZY_PROVIDER_DEBUG", "AWS_ENDPOINT_URL")}
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(dest), env.get("PYTHONPATH")]))}
+
+
+def measure(runs: int, base: dict[str, str]) -> dict[str, dict[str, list[float]]]:
+    byoc = _byoc()
     eager_env = {**base, "BYOC_EAGER_IMPORT": "1"}
     results = {k: {"seconds": [], "rss_kb": []} for k in ("eager", "fast", "cached")}
     with tempfile.TemporaryDirectory(prefix="byoc-bench-") as tmp:
@@ -127,6 +162,46 @@ def measure(runs: int) -> dict[str, dict[str, list[float]]]:
     return results
 
 
+def measure_lockdown(runs: int, base: dict[str, str]) -> dict[str, dict[str, list[float]]]:
+    from cli.emulator import running  # imports moto: only for this part
+    from cli.terraform import find_provider_mirror
+
+    byoc = _byoc()
+    terraform = shutil.which("terraform") or sys.exit("benchmark: terraform is not on PATH")
+    results = {k: {"seconds": [], "rss_kb": []} for k in ("lockdown", "apply")}
+    with tempfile.TemporaryDirectory(prefix="byoc-bench-lockdown-") as tmp, running() as emu:
+        project = Path(tmp, "project")
+        project.mkdir()
+        env = {**base, **emu.env()}  # the emulator's endpoint and fake credentials
+        mirror = find_provider_mirror()  # this machine's copy of hashicorp/aws, else the registry
+        deploy = [byoc, "deploy", "--container-image", IMAGE, "-y", "-C", str(project)]
+        setup = [
+            ("deploy (~80 s against moto)", deploy + (["--provider-mirror", str(mirror)] if mirror else []), None),
+            ("secret put", [byoc, "secret", "put", "-C", str(project)], "bench-not-a-real-key\n"),
+            ("first lockdown", [byoc, "lockdown", "-y", "-C", str(project)], None),
+        ]
+        for label, cmd, stdin in setup:
+            print(f"  setup: {label} ...", flush=True)
+            seconds, _ = run(cmd, project, env, False, stdin=stdin)
+            print(f"  setup: {label} done in {seconds:.1f} s", flush=True)
+        values = json.loads((project / ".byoc" / "inputs.tfvars.json").read_text())
+        apply_env = {**base, **emu.env(values["aws_region"])}
+        steps = [
+            # Both must find nothing to change; the synth must be the fresh one (no jsii, no Node).
+            ("lockdown", [byoc, "lockdown", "-y", "-C", str(project)], project, env,
+             ("Synth: up to date", "already locked down")),
+            ("apply", [terraform, "apply", "-auto-approve", "-input=false",
+                       f"-var-file={project / '.byoc' / 'inputs.tfvars.json'}"],
+             project / "cdktf.out" / "stacks" / "byoc", apply_env, ("0 added, 0 changed, 0 destroyed",)),
+        ]
+        for i in range(runs):
+            for name, cmd, cwd, step_env, expect in (steps if i % 2 == 0 else steps[::-1]):
+                seconds, _ = run(cmd, cwd, step_env, False, expect=expect)
+                results[name]["seconds"].append(seconds)
+                print(f"  run {i + 1}/{runs} {name:8s} {seconds:6.2f} s", flush=True)
+    return results
+
+
 def _version(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
@@ -147,7 +222,7 @@ def machine() -> dict[str, str]:
             "Node": _version(["node", "--version"]), "Terraform": tf, "packages": pkgs}
 
 
-def report(results, runs: int, load_before: str, load_after: str) -> str:
+def report_synth(results, runs: int, load_note: str) -> str:
     med = {k: {m: statistics.median(v[m]) for m in v} for k, v in results.items()}
     eager_s, eager_rss = med["eager"]["seconds"], med["eager"]["rss_kb"]
     rows = [
@@ -178,35 +253,94 @@ def report(results, runs: int, load_before: str, load_after: str) -> str:
             f"{k} " + ", ".join(f"{s:.2f}" for s in v["seconds"]) for k, v in results.items()),
         "",
         "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()) + ".",
-        f"Load average (1/5/15 min) before: {load_before}; after: {load_after}.",
+        load_note,
     ]
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, section: str) -> None:
-    block = f"{START}\n{section}{END}\n"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n## Synth\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1].lstrip("\n")
+def report_lockdown(results, runs: int, load_note: str) -> str:
+    med = {k: statistics.median(v["seconds"]) for k, v in results.items()}
+    ratio, goal = med["lockdown"] / med["apply"], GOALS["lockdown"]
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()} by `bench/benchmark.py --runs {runs}`: medians of "
+        f"{runs} runs, each a fresh process, alternating, on one project deployed to the embedded emulator "
+        "(moto on 127.0.0.1) and already locked down, so neither command has anything to change.",
+        "",
+        "| what | command | median wall time | time vs terraform apply | goal |",
+        "|---|---|---|---|---|",
+        "| plain terraform (stack folder) | `terraform apply -auto-approve -input=false "
+        f"-var-file=<project>/.byoc/inputs.tfvars.json` | {med['apply']:.2f} s | 1× | — |",
+        f"| byoc lockdown (fresh synth reused) | `byoc lockdown -y` | {med['lockdown']:.2f} s | {ratio:.3f}× | "
+        f"≤ {goal}× **{'PASS' if ratio <= goal else 'FAIL'}** |",
+        "",
+        "All runs (seconds): " + "; ".join(
+            f"{k} " + ", ".join(f"{s:.2f}" for s in v["seconds"]) for k, v in results.items()),
+        "",
+        "`byoc lockdown` runs terraform plan (not apply) and, when the plan is empty, applies nothing; "
+        "then it reads the secret policy back from AWS to verify the lock-down.",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()) + ".",
+        load_note,
+    ]) + "\n"
+
+
+def write(path: Path, part: str, section: str) -> None:
+    start, end = MARKERS[part]
+    block = f"{start}\n{section}{end}\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
     else:
-        text = text.rstrip("\n") + "\n\n" + block if text.strip() else block
+        text = text.rstrip("\n") + f"\n\n{HEADINGS[part]}\n\n{block}"
     path.write_text(text)
+
+
+def _cpu_sample() -> tuple[float, float, float, str]:
+    """(wall s, CPU s used by the whole machine, CPU s used by this process and its children, loadavg)."""
+    fields = open("/proc/stat").readline().split()[1:]  # user nice system idle iowait irq softirq steal
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7)) / os.sysconf("SC_CLK_TCK")
+    t = os.times()  # children: every measured command (and its Node/terraform) once waited for
+    ours = t.user + t.system + t.children_user + t.children_system
+    return time.monotonic(), busy, ours, " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def machine_load(start: tuple[float, float, float, str]) -> str:
+    """How much CPU other processes used during a part: the benchmark's own load is left out."""
+    end = _cpu_sample()
+    wall, busy, ours = (end[i] - start[i] for i in range(3))
+    others = max(0.0, (busy - ours) / wall)
+    line = (f"Other processes on the machine used {others:.2f} of {os.cpu_count()} cores on average during "
+            f"this part (load average before: {start[3]}; after: {end[3]}).")
+    if others > 0.25:
+        line += " **The machine was busy**: absolute times are inflated; the ratios, of interleaved runs, less so."
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", choices=("synth", "lockdown"), help="run one part (default: both)")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
-    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
-    results = measure(args.runs)
-    load_after = " ".join(open("/proc/loadavg").read().split()[:3])
-    section = report(results, args.runs, load_before, load_after)
-    print()
-    print(section, end="")
-    write(args.output, section)
-    print(f"\nwritten to {args.output.name}")
+    parts = [args.only] if args.only else ["synth", "lockdown"]
+    with tempfile.TemporaryDirectory(prefix="byoc-bench-code-") as code:
+        base = snapshot(Path(code))
+        sys.path.insert(0, code)  # the emulator (cli.emulator) runs in this process: the copy too
+        for part in parts:
+            print(f"{part}:", flush=True)
+            start = _cpu_sample()
+            if part == "synth":
+                results = measure(args.runs, base)
+                section = report_synth(results, args.runs, machine_load(start))
+            else:
+                results = measure_lockdown(args.runs, base)
+                section = report_lockdown(results, args.runs, machine_load(start))
+            print()
+            print(section, end="")
+            write(args.output, part, section)
+            print(f"\nwritten to {args.output.name}\n", flush=True)
 
 
 if __name__ == "__main__":

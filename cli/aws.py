@@ -18,6 +18,9 @@ class AwsTarget:
         env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            # Terraform's S3 backend reads only the per-service variables, not AWS_ENDPOINT_URL.
+            for service in ("S3", "STS", "IAM", "DYNAMODB"):
+                env[f"AWS_ENDPOINT_URL_{service}"] = self.endpoint_url
         return env
 
     def client(self, service: str):

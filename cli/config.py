@@ -1,5 +1,8 @@
 """Project inputs: byoc.toml, then environment, then flags, validated before anything runs.
 
+byoc.toml holds the stack inputs at the top level, an optional ``[backend]`` table (S3 remote
+state) and optional ``[env.<name>]`` tables that override inputs per environment (``--env``).
+
 A project is a folder holding ``byoc.toml`` (optional), ``cdktf.out/`` (generated, disposable),
 ``terraform.byoc.tfstate`` (local state) and ``.byoc/`` (what byoc keeps between commands). The
 inputs of the last deploy are persisted in ``.byoc/inputs.tfvars.json`` — outside cdktf.out, so
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 
 from cli.errors import ByocError, InputError
 from stacks import STACK_NAME, STATE_FILE
+from stacks.backend import BackendError, S3Backend, backend_from_config
 from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
 
 CONFIG_FILE = "byoc.toml"
@@ -26,13 +31,29 @@ INPUTS_FILE = "inputs.tfvars.json"
 ENV_PREFIX = "BYOC_"
 
 
+ENV_NAME_RE = r"^[a-z][a-z0-9-]{0,15}$"
+
+
 @dataclass(frozen=True)
 class Project:
+    """One environment of a project folder: its stack, state and what byoc keeps for it.
+
+    The default environment (``env`` None) is the stack ``byoc`` with ``terraform.byoc.tfstate``
+    and ``.byoc/``; environment ``dev`` is the stack ``byoc-dev`` with
+    ``terraform.byoc-dev.tfstate`` and ``.byoc/envs/dev/``, so environments never share a file.
+    """
+
     root: Path
+    env: str | None = None
+    backend: S3Backend | None = None
 
     @property
     def config_file(self) -> Path:
         return self.root / CONFIG_FILE
+
+    @property
+    def stack_name(self) -> str:
+        return STACK_NAME if self.env is None else f"{STACK_NAME}-{self.env}"
 
     @property
     def outdir(self) -> Path:
@@ -40,15 +61,16 @@ class Project:
 
     @property
     def stack_dir(self) -> Path:
-        return self.outdir / "stacks" / STACK_NAME
+        return self.outdir / "stacks" / self.stack_name
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR
+        return self.root / STATE_DIR if self.env is None else self.root / STATE_DIR / "envs" / self.env
 
     @property
     def state_file(self) -> Path:
-        return self.root / STATE_FILE
+        """The local state file (with an S3 backend: where a not-yet-migrated local state lies)."""
+        return self.root / (STATE_FILE if self.env is None else f"terraform.{self.stack_name}.tfstate")
 
     @property
     def inputs_file(self) -> Path:
@@ -58,7 +80,10 @@ class Project:
         return self.state_dir / "logs" / f"{command}.log"
 
     def has_deployment(self) -> bool:
-        """True when a state file with resources exists (what status/lockdown/destroy act on)."""
+        """True when there is something deployed to act on: a local state with resources, or, with
+        an S3 backend, the inputs of a deploy (the state itself is in the bucket)."""
+        if self.backend is not None:
+            return self.inputs_file.exists()
         try:
             state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
@@ -67,6 +92,8 @@ class Project:
 
     def local_outputs(self) -> dict[str, Any] | None:
         """Outputs recorded in the local state file, or None when there is none to read."""
+        if self.backend is not None:
+            return None
         try:
             state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
@@ -92,8 +119,8 @@ class Project:
         tmp.replace(self.inputs_file)
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
-    """The stack inputs in ``byoc.toml`` (flat ``key = value`` pairs named like the variables)."""
+def read_config(path: Path) -> dict[str, Any]:
+    """byoc.toml as a whole: stack inputs at the top, optional ``[backend]`` and ``[env.<name>]``."""
     if not path.exists():
         return {}
     try:
@@ -102,11 +129,45 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise InputError(f"{path.name}: not valid TOML ({exc}); fix the file or delete it.") from None
     except OSError as exc:
         raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from None
-    unknown = sorted(set(data) - set(BY_NAME))
+    unknown = sorted(set(data) - set(BY_NAME) - {"backend", "env"})
     if unknown:
-        raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs: "
-                         f"{', '.join(BY_NAME)}.")
+        raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "
+                         f"({', '.join(BY_NAME)}), [backend] and [env.<name>].")
+    for name, table in (data.get("env") or {}).items():
+        if not re.fullmatch(ENV_NAME_RE, name) or not isinstance(table, dict):
+            raise InputError(f"{path.name}: [env.{name}] is not a valid environment; names are 1-16 characters "
+                             "of a-z, 0-9 and '-', starting with a letter.")
+        bad = sorted(set(table) - set(BY_NAME))
+        if bad:
+            raise InputError(f"{path.name}: unknown key {bad[0]!r} in [env.{name}]; environments override "
+                             "stack inputs only.")
     return data
+
+
+def load_config_file(path: Path, env: str | None = None) -> dict[str, Any]:
+    """The stack inputs byoc.toml sets for ``env``: the top-level ones, then ``[env.<env>]``."""
+    data = read_config(path)
+    values = {k: v for k, v in data.items() if k in BY_NAME}
+    if env is not None:
+        values.update((data.get("env") or {}).get(env, {}))
+    return values
+
+
+def open_project(root: Path, env: str | None) -> Project:
+    """The project at ``root`` for environment ``env``, after checking that byoc.toml agrees."""
+    data = read_config(root / CONFIG_FILE)
+    envs = sorted(data.get("env") or {})
+    if env is None and envs:
+        raise InputError(f"--env: {CONFIG_FILE} defines environments {', '.join(envs)}; pass --env NAME "
+                         "(or set BYOC_ENV).")
+    if env is not None and env not in envs:
+        known = f"known: {', '.join(envs)}" if envs else f"add an [env.{env}] table to {CONFIG_FILE} first"
+        raise InputError(f"--env: no environment {env!r} in {CONFIG_FILE}; {known}.")
+    try:
+        backend = backend_from_config(data.get("backend"), env)
+    except BackendError as exc:
+        raise InputError(f"{CONFIG_FILE}: {exc}") from None
+    return Project(root, env=env, backend=backend)
 
 
 def parse_value(spec: Input, raw: str, source: str) -> Any:
@@ -118,6 +179,13 @@ def parse_value(spec: Input, raw: str, source: str) -> Any:
             raise InputError(f"{source}: {raw!r} is not a number; {spec.name} takes a number "
                              f"(e.g. {spec.default}).") from None
         return int(number) if number.is_integer() else number
+    if spec.tf_type == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise InputError(f"{source}: {raw!r} is not true or false; {spec.name} takes true or false.")
     if spec.tf_type.startswith("list("):
         text = raw.strip()
         if text.startswith("["):
@@ -148,7 +216,7 @@ def resolve(project: Project, flags: dict[str, str | None]) -> dict[str, Any]:
     deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
     """
     values: dict[str, Any] = dict(defaults())
-    from_file = load_config_file(project.config_file)
+    from_file = load_config_file(project.config_file, project.env)
     values.update(from_file)
     from_env = env_values()
     values.update(from_env)

@@ -20,6 +20,9 @@ no test-only settings:
 6. (found here, 5.2.5) ``DeleteLoadBalancer`` ignores the load balancer's deletion protection,
    so a destroy that would fail in AWS passes against moto -> it is refused with AWS's
    ``OperationNotPermitted``, so the tests prove that every destroy path turns protection off first.
+7. S3 bucket policies are evaluated without their conditions, so the state bucket's
+   "deny unless HTTPS" statement denies every request -> statements with a Condition are left
+   out of moto's evaluation (it cannot evaluate them; the real S3 does).
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
@@ -56,6 +59,7 @@ def _fill_gaps() -> None:
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
     from moto.ec2.models.security_groups import SecurityGroupRule
     from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.s3.models import FakeBucket
 
     tags: dict[str, dict[str, str]] = {}
 
@@ -110,6 +114,17 @@ def _fill_gaps() -> None:
         original_delete_load_balancer(self, arn)
 
     ELBv2Backend.delete_load_balancer = delete_load_balancer
+
+    def bucket_permission(bucket, action: str, resource: str):
+        from moto.iam.access_control import IAMPolicy, PermissionResult
+
+        if bucket.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(bucket.policy)
+        doc["Statement"] = [st for st in doc.get("Statement", []) if not st.get("Condition")]
+        return IAMPolicy(json.dumps(doc)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = bucket_permission
 
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))

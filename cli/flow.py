@@ -60,6 +60,9 @@ class Session:
         """Synth when something changed, and ``terraform init`` when the folder needs it."""
         terraform_binary()  # fail before any work when terraform is missing
         self.target(region).require_credentials()
+        if self.project.backend is not None and _has_resources(self.project.state_file):
+            raise ByocError(f"the state is still local ({self.project.state_file.name}) but byoc.toml names the "
+                            f"S3 backend {self.project.backend.url}: run `byoc backend migrate` first.")
         result = ensure_synth(self.project)
         if result.cached:
             say("Synth: up to date (nothing changed since the last synth).")
@@ -97,6 +100,10 @@ class Session:
     def approve(self, summary: PlanSummary, auto_approve: bool, question: str) -> None:
         for line in summary.lines():
             say(line)
+        self.ask(question, auto_approve)
+
+    def ask(self, question: str, auto_approve: bool) -> None:
+        """Go on only with a yes (or --auto-approve); no answer (no terminal) is a no."""
         if auto_approve:
             return
         try:
@@ -117,6 +124,12 @@ class Session:
             ensure_synth(self.project)
             tf.init(self.provider_mirror, on_notice=say)
         return tf.outputs()
+
+    def deployed_inputs_raw(self) -> dict[str, Any]:
+        saved = self.project.saved_inputs()
+        if saved is None:
+            raise ByocError(f"no deployment inputs found in {self.project.state_dir}: run `byoc deploy` first.")
+        return saved
 
     def deployed_inputs(self) -> dict[str, Any]:
         saved = self.project.saved_inputs()
@@ -308,24 +321,136 @@ def status(s: Session) -> dict[str, Any]:
 def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> None:
     values = dict(s.deployed_inputs())
     tf = s.prepare(values["aws_region"])
+    # Settings that must be in AWS/state before the destroy; applied only after the user said yes.
+    before: dict[str, Any] = {}
     if force_delete_secret and values.get("secret_recovery_window_days") != 0:
         # The recovery window used at deletion is the one in state: record 0 first (a state-only
-        # change, no AWS call), then destroy.
-        values["secret_recovery_window_days"] = 0
-        s.project.save_inputs(values)
-        summary, plan_file = s.plan(tf, values)
-        if not summary.empty:
-            s.apply(tf, plan_file, summary)
-        else:
-            plan_file.unlink(missing_ok=True)
+        # change, no AWS call).
+        before["secret_recovery_window_days"] = 0
+    if values.get("alb_deletion_protection", True) is not False:
+        # AWS refuses to delete a protected load balancer, and `terraform destroy` would stop
+        # there with everything around it already gone: turn the protection off first.
+        before["alb_deletion_protection"] = False
     summary, plan_file = s.plan(tf, values, destroy=True)
-    window = values.get("secret_recovery_window_days", 7)
+    window = 0 if "secret_recovery_window_days" in before else values.get("secret_recovery_window_days", 7)
     if window == 0:
         say("The secret and all its versions are deleted at once (no recovery window).")
     else:
         say(f"The secret is scheduled for deletion with a {window}-day recovery window: restore it with "
             "`aws secretsmanager restore-secret`, or pass --force-delete-secret to delete it at once.")
     s.approve(summary, auto_approve, "Destroy these resources?")
+    if before:
+        plan_file.unlink(missing_ok=True)  # stale once the settings below are applied
+        values.update(before)
+        prep, prep_file = s.plan(tf, values)
+        # In-place updates only: the two settings, and what reads the secret's attributes (its
+        # policy documents are re-read after the secret changes, so their users show as updates).
+        # A create or replace means the deployment is behind this version of the stack, and
+        # building resources only to destroy them is not what was approved.
+        unexpected = [f"{action} {addr}" for action, addr in prep.changes if action != "update"]
+        if unexpected:
+            prep_file.unlink(missing_ok=True)
+            raise ByocError("nothing was destroyed: the deployment differs from this version of the stack ("
+                            + ", ".join(unexpected[:3]) + (", ..." if len(unexpected) > 3 else "")
+                            + "); run `byoc deploy` first, then `byoc destroy`.")
+        s.project.save_inputs(values)
+        if prep.empty:
+            prep_file.unlink(missing_ok=True)
+        else:
+            say("Before destroying: " + ", ".join(
+                {"alb_deletion_protection": "turning off the load balancer's deletion protection",
+                 "secret_recovery_window_days": "setting the secret's recovery window to 0"}[k] for k in before) + ".")
+            s.apply(tf, prep_file, prep)
+        summary, plan_file = s.plan(tf, values, destroy=True)
     s.apply(tf, plan_file, summary)
     s.project.inputs_file.unlink(missing_ok=True)
     say("Destroyed.")
+
+
+# -- remote state ----------------------------------------------------------------------------
+
+def _has_resources(state_file: Path) -> bool:
+    try:
+        return bool(json.loads(state_file.read_text()).get("resources"))
+    except (OSError, ValueError):
+        return False
+
+
+def bootstrap_backend(s: Session, *, auto_approve: bool) -> list[str]:
+    """Create (or check and complete) the state bucket named in byoc.toml: versioning on,
+    encrypted by default (SSE-KMS with backend.kms_key_id, else SSE-S3), public access blocked,
+    bucket-owner-enforced, HTTPS only. Safe to run again."""
+    backend = s.project.backend
+    if backend is None:
+        raise InputError("backend: byoc.toml has no [backend] table; add one with bucket and region "
+                         "(see the README's remote state section).")
+    target = s.target(backend.region)
+    target.require_credentials()
+    s3 = target.client("s3")
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=backend.bucket)
+        exists = True
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("403", "AccessDenied"):
+            raise ByocError(f"the bucket {backend.bucket} exists but is not yours (or not readable): choose "
+                            "another backend.bucket in byoc.toml.") from None
+        exists = False
+    verb = "Check and complete the settings of" if exists else "Create"
+    s.ask(f"{verb} the state bucket {backend.bucket} in {backend.region}?", auto_approve)
+    done = []
+    try:
+        if not exists:
+            kwargs = {} if backend.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": backend.region}}
+            s3.create_bucket(Bucket=backend.bucket, ObjectOwnership="BucketOwnerEnforced", **kwargs)
+            done.append(f"created s3://{backend.bucket}")
+        s3.put_public_access_block(Bucket=backend.bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        done.append("public access blocked")
+        s3.put_bucket_versioning(Bucket=backend.bucket, VersioningConfiguration={"Status": "Enabled"})
+        done.append("versioning on (every state version kept)")
+        rule = ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": backend.kms_key_id} if backend.kms_key_id
+                else {"SSEAlgorithm": "AES256"})
+        s3.put_bucket_encryption(Bucket=backend.bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": True}]})
+        done.append("default encryption " + ("SSE-KMS" if backend.kms_key_id else "SSE-S3"))
+        s3.put_bucket_policy(Bucket=backend.bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [f"arn:aws:s3:::{backend.bucket}", f"arn:aws:s3:::{backend.bucket}/*"],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+        done.append("HTTPS only")
+    except Exception as exc:
+        raise aws_error(exc, f"preparing the state bucket {backend.bucket}") from None
+    return done
+
+
+def migrate_backend(s: Session, *, auto_approve: bool) -> int:
+    """Move the local state into the S3 backend; returns the number of resources moved."""
+    backend = s.project.backend
+    if backend is None:
+        raise InputError("backend: byoc.toml has no [backend] table; add one before migrating.")
+    local = s.project.state_file
+    if not _has_resources(local):
+        raise ByocError(f"there is no local state with resources at {local.name}: nothing to migrate.")
+    resources = sum(len(r.get("instances", [])) for r in json.loads(local.read_text())["resources"])
+    values = s.deployed_inputs_raw()
+    target = s.target(values.get("aws_region", backend.region))
+    target.require_credentials()
+    s.ask(f"Move the state ({resources} resource instances) from {local.name} to {backend.url}?", auto_approve)
+    ensure_synth(s.project)
+    tf = s.terraform(values.get("aws_region", backend.region))
+    say(f"Terraform: init -migrate-state ({local.name} -> {backend.url}) ...")
+    tf.init(s.provider_mirror, extra=("-migrate-state", "-force-copy"), on_notice=say)
+    moved = tf.run("state", "list").stdout.split()
+    if len(moved) < len([r for r in json.loads(local.read_text())["resources"] if r.get("mode") == "managed"]):
+        raise ByocError(f"the state in {backend.url} lists {len(moved)} resources, fewer than the local state: "
+                        f"the local file {local.name} is kept; check the log {s.project.log_file(s.command)}.")
+    backup = local.with_name(local.name + ".migrated")
+    local.replace(backup)
+    say(f"Moved to {backend.url}; the local copy is kept as {backup.name}.")
+    return resources

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover
 
 from cli import flow
 from cli.aws import endpoint_from
-from cli.config import Project, resolve
+from cli.config import open_project, resolve
 from cli.errors import ByocError, InputError, Interrupted
 from cli.terraform import MIRROR_ENV, check_mirror
 from stacks.inputs import INPUTS
@@ -70,8 +70,11 @@ app = typer.Typer(
          "PINECONE_API_KEY from Secrets Manager through VPC endpoints, KMS-encrypted, least privilege.\n\n"
          "Typical flow: byoc deploy -> byoc secret put -> byoc lockdown -> byoc status. "
          "Try it without an AWS account: byoc demo.")
+backend_app = typer.Typer(cls=ByocGroup, no_args_is_help=True,
+                          help="Remote state in S3: create the bucket, move a local state into it.")
 secret_app = typer.Typer(cls=ByocGroup, no_args_is_help=True, help="Manage the PINECONE_API_KEY secret's value.")
 app.add_typer(secret_app, name="secret")
+app.add_typer(backend_app, name="backend")
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", "-C", envvar="BYOC_PROJECT_DIR",
                                           help="Project folder (holds byoc.toml, cdktf.out, the state).",
@@ -84,25 +87,27 @@ ProviderMirror = Annotated[Optional[Path], typer.Option(
     help="Filesystem mirror holding hashicorp/aws 5.100.0, for machines without registry access. "
          "Default: the registry; if it is out of reach, a mirror found on this machine.")]
 AutoApprove = Annotated[bool, typer.Option("--auto-approve", "-y", help="Apply without asking.")]
+EnvName = Annotated[Optional[str], typer.Option(
+    "--env", "-e", envvar="BYOC_ENV", help="Environment from byoc.toml's [env.<name>] tables (own stack and state).")]
 
 
 def _session(project_dir: Path, command: str, endpoint_url: str | None = None,
-             provider_mirror: Path | None = None) -> flow.Session:
+             provider_mirror: Path | None = None, env: str | None = None) -> flow.Session:
     root = project_dir.resolve()
     if not root.is_dir():
         raise InputError(f"--project-dir: {project_dir} is not a folder; create it or pass an existing one.")
     mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
-    return flow.Session(Project(root), endpoint_url=endpoint_from(endpoint_url), provider_mirror=mirror,
+    return flow.Session(open_project(root, env), endpoint_url=endpoint_from(endpoint_url), provider_mirror=mirror,
                         command=command)
 
 
 @app.command()
-def synth(project_dir: ProjectDir = Path("."),
+def synth(project_dir: ProjectDir = Path("."), env: EnvName = None,
           force: Annotated[bool, typer.Option("--force", help="Synthesize even when nothing changed.")] = False) -> None:
     """Synthesize the Terraform JSON into cdktf.out/stacks/byoc (skipped when nothing changed)."""
     from cli.synth import ensure_synth
 
-    s = _session(project_dir, "synth")
+    s = _session(project_dir, "synth", env=env)
     result = ensure_synth(s.project, force=force)
     where = result.stack_dir.relative_to(s.project.root)
     if result.cached:
@@ -116,7 +121,8 @@ def _input_options(func):
     signature = inspect.signature(func, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     for spec in INPUTS:
-        kind = "comma-separated list" if spec.tf_type.startswith("list(") else spec.tf_type
+        kind = {"bool": "true/false"}.get(spec.tf_type,
+                                        "comma-separated list" if spec.tf_type.startswith("list(") else spec.tf_type)
         shown = ",".join(spec.default) if isinstance(spec.default, list) else spec.default
         default = "" if spec.required else f" [default: {shown if shown not in ('', None) else 'none'}]"
         help_text = f"{spec.description} ({kind}){' [required]' if spec.required else default}"
@@ -129,7 +135,7 @@ def _input_options(func):
 
 @app.command()
 @_input_options
-def deploy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = False,
+def deploy(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approve: AutoApprove = False,
            endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None, **inputs: Any) -> None:
     """Phase one: synth if needed, terraform init and plan, ask, apply with live progress, print outputs.
 
@@ -137,19 +143,19 @@ def deploy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = Fals
     (--container-image is required). They are kept in .byoc/inputs.tfvars.json for the later
     commands; a lockdown's reader list is kept across re-deploys unless you set it.
     """
-    s = _session(project_dir, "deploy", endpoint_url, provider_mirror)
+    s = _session(project_dir, "deploy", endpoint_url, provider_mirror, env)
     values = resolve(s.project, inputs)
     flow.deploy(s, values, auto_approve=auto_approve)
 
 
 @secret_app.command("put")
-def secret_put(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None) -> None:
+def secret_put(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None) -> None:
     """Store the Pinecone API key as {"PINECONE_API_KEY": "..."} in the deployed secret.
 
     The value is read from stdin when piped (byoc secret put < key.txt) or from a hidden prompt,
     never from the command line, and is never printed. Works before and after lockdown.
     """
-    s = _session(project_dir, "secret", endpoint_url)
+    s = _session(project_dir, "secret", endpoint_url, env=env)
     if sys.stdin is not None and not sys.stdin.isatty():
         value = flow.check_secret_value(sys.stdin.read())
         s.deployed_inputs()
@@ -161,7 +167,7 @@ def secret_put(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = 
 
 
 @app.command()
-def lockdown(project_dir: ProjectDir = Path("."),
+def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
              principal: Annotated[Optional[list[str]], typer.Option(
                  "--principal", help="Another IAM principal ARN that may read the secret (repeatable).")] = None,
              auto_approve: AutoApprove = False, endpoint_url: EndpointUrl = None,
@@ -173,15 +179,15 @@ def lockdown(project_dir: ProjectDir = Path("."),
     is always kept: ECS injects the secret with it. Running it again changes nothing.
     """
     flow.check_principals(list(principal or []))
-    s = _session(project_dir, "lockdown", endpoint_url, provider_mirror)
+    s = _session(project_dir, "lockdown", endpoint_url, provider_mirror, env)
     flow.lockdown(s, list(principal or []), auto_approve=auto_approve)
 
 
 @app.command()
-def status(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None,
+def status(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
     """Show the outputs, whether the secret has a value (never the value) and who may read it."""
-    s = _session(project_dir, "status", endpoint_url)
+    s = _session(project_dir, "status", endpoint_url, env=env)
     info = flow.status(s)
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
@@ -199,7 +205,7 @@ def status(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None
 
 
 @app.command()
-def doctor(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None,
+def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
            static: Annotated[bool, typer.Option("--static", help="Only the checks on the synthesized JSON "
                                                 "(no AWS calls).")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
@@ -214,7 +220,7 @@ def doctor(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None
     from cli import doctor as checks
     from cli.synth import ensure_synth
 
-    s = _session(project_dir, "doctor", endpoint_url)
+    s = _session(project_dir, "doctor", endpoint_url, env=env)
     result = ensure_synth(s.project)
     static_results = checks.static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()))
     live_results = None
@@ -240,7 +246,7 @@ def doctor(project_dir: ProjectDir = Path("."), endpoint_url: EndpointUrl = None
 
 
 @app.command()
-def destroy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = False,
+def destroy(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approve: AutoApprove = False,
             force_delete_secret: Annotated[bool, typer.Option(
                 "--force-delete-secret",
                 help="Delete the secret at once instead of after its recovery window. Irreversible.")] = False,
@@ -250,8 +256,35 @@ def destroy(project_dir: ProjectDir = Path("."), auto_approve: AutoApprove = Fal
     The secret is scheduled for deletion with its recovery window (secret_recovery_window_days,
     7 by default) and can be restored until then, unless --force-delete-secret is given.
     """
-    s = _session(project_dir, "destroy", endpoint_url, provider_mirror)
+    s = _session(project_dir, "destroy", endpoint_url, provider_mirror, env)
     flow.destroy(s, auto_approve=auto_approve, force_delete_secret=force_delete_secret)
+
+
+@backend_app.command("bootstrap")
+def backend_bootstrap(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approve: AutoApprove = False,
+                      endpoint_url: EndpointUrl = None) -> None:
+    """Create the S3 state bucket named in byoc.toml's [backend], safely.
+
+    Versioning on, default encryption (SSE-KMS with backend.kms_key_id, else SSE-S3), all public
+    access blocked, object ownership enforced, HTTPS only. Run it again to check and complete the
+    settings of an existing bucket.
+    """
+    s = _session(project_dir, "backend", endpoint_url, env=env)
+    for line in flow.bootstrap_backend(s, auto_approve=auto_approve):
+        typer.echo(f"  {line}")
+    typer.echo(f"State bucket ready: {s.project.backend.bucket}.")
+
+
+@backend_app.command("migrate")
+def backend_migrate(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approve: AutoApprove = False,
+                    endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None) -> None:
+    """Move this environment's local state file into the S3 backend named in byoc.toml.
+
+    Runs `terraform init -migrate-state`, checks that every resource arrived, and keeps the local
+    file as terraform.<stack>.tfstate.migrated. Every later command uses the bucket.
+    """
+    s = _session(project_dir, "backend", endpoint_url, provider_mirror, env)
+    flow.migrate_backend(s, auto_approve=auto_approve)
 
 
 @app.command()
@@ -291,6 +324,22 @@ def demo(project_dir: Annotated[Optional[Path], typer.Option(
 
     mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
     run_demo(project_dir.resolve() if project_dir else None, mirror)
+
+
+@app.command()
+def cost(project_dir: ProjectDir = Path("."), env: EnvName = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
+    """Estimated fixed monthly cost of the stack at list prices, before traffic, and what each cost option saves.
+
+    Counts what cdktf.out/stacks/byoc/cdk.tf.json creates (NAT gateways, public IPv4, interface
+    endpoints per AZ, load balancer, KMS key, secret, Fargate tasks) with the last deploy's inputs,
+    else byoc.toml; prices come from the table shipped in cli/prices.json (its date and sources
+    are printed). No AWS calls.
+    """
+    from cli import cost as costs
+
+    estimate = costs.run(_session(project_dir, "cost", env=env).project)
+    typer.echo(json.dumps(estimate.as_dict(), indent=2) if as_json else "\n".join(costs.render(estimate)))
 
 
 def run() -> None:

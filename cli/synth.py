@@ -48,11 +48,13 @@ def fingerprint(project: Project) -> str:
             version = "-"
         digest.update(f"{name}=={version}\n".encode())
     for base in _package_dirs():
-        for path in sorted(base.rglob("*.py")):
+        for path in sorted(p for p in base.rglob("*") if p.suffix in (".py", ".js")):  # .js: the Node hook
             digest.update(f"{base.name}/{path.relative_to(base).as_posix()}\n".encode())
             digest.update(path.read_bytes())
-    # Where the stack folder sits relative to the state file is baked into the backend path.
+    # Baked into the JSON: the stack's name and folder (the local state path is relative to it)
+    # and the backend settings from byoc.toml.
     digest.update(f"layout {project.stack_dir.relative_to(project.root).as_posix()}\n".encode())
+    digest.update(f"backend {project.backend.to_json() if project.backend else 'local'}\n".encode())
     return digest.hexdigest()
 
 
@@ -73,13 +75,22 @@ def is_fresh(project: Project) -> bool:
             and cache.get("json_sha256") == _json_hash(project.stack_dir))
 
 
+def _write_cache(project: Project) -> None:
+    """Record that the JSON now in the stack folder is what the current inputs produce."""
+    cache = {"fingerprint": fingerprint(project), "json_sha256": _json_hash(project.stack_dir)}
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    (project.state_dir / CACHE_FILE).write_text(json.dumps(cache, indent=2) + "\n")
+
+
 def ensure_synth(project: Project, *, force: bool = False) -> SynthResult:
     """Synthesize ``project`` into cdktf.out unless a fresh synth is already there."""
     start = time.monotonic()
     if not force and is_fresh(project):
         return SynthResult(project.stack_dir, cached=True, seconds=time.monotonic() - start)
-    proc = subprocess.run([sys.executable, "-m", "stacks.app", "--outdir", str(project.outdir)],
-                          cwd=project.root, capture_output=True, text=True)
+    args = [sys.executable, "-m", "stacks.app", "--outdir", str(project.outdir), "--stack", project.stack_name]
+    if project.backend is not None:
+        args += ["--backend-json", project.backend.to_json()]
+    proc = subprocess.run(args, cwd=project.root, capture_output=True, text=True)
     log = project.log_file("synth")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)
@@ -89,6 +100,5 @@ def ensure_synth(project: Project, *, force: bool = False) -> SynthResult:
     if proc.returncode != 0:
         last = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()), "no output")
         raise ByocError(f"synth failed: {last.strip()}; full log: {log}")
-    cache = {"fingerprint": fingerprint(project), "json_sha256": _json_hash(project.stack_dir)}
-    (project.state_dir / CACHE_FILE).write_text(json.dumps(cache, indent=2) + "\n")
+    _write_cache(project)
     return SynthResult(project.stack_dir, cached=False, seconds=time.monotonic() - start)

@@ -107,9 +107,10 @@ class Terraform:
         with self.log_path.open("a") as log:
             log.write(f"\n$ terraform {' '.join(args)}\n{text}")
 
-    def init(self, mirror: Path | None, *, on_notice: Callable[[str], None] = lambda _m: None) -> None:
+    def init(self, mirror: Path | None, *, extra: Iterable[str] = (),
+             on_notice: Callable[[str], None] = lambda _m: None) -> None:
         """``terraform init``; a mirror is used when given, or found when the registry is out of reach."""
-        args = ["init", "-input=false", "-no-color"]
+        args = ["init", "-input=false", "-no-color", *extra]
         if mirror is not None:
             self.run(*args, f"-plugin-dir={mirror}")
             return

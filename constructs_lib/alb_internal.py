@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf import Fn, Op
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -23,6 +24,10 @@ class InternalAlbProps:
     subnets: list[Subnet]
     container_port: int | float
     health_check_path: str
+    #: The ``alb_deletion_protection`` variable (a bool token).
+    deletion_protection: bool
+    #: The ``alb_access_logs_bucket`` variable: an existing bucket, or "" for no access logs.
+    access_logs_bucket: str
 
 
 class InternalAlb(Construct):
@@ -44,6 +49,13 @@ class InternalAlb(Construct):
             security_groups=[self.security_group.id], subnets=[s.id for s in props.subnets],
             # Request smuggling guard: drop headers that are not valid HTTP field names.
             drop_invalid_header_fields=True,
+            # On by default: `terraform destroy` then fails until an apply turns it off, which
+            # `byoc destroy` does first (plain terraform: apply -var alb_deletion_protection=false).
+            enable_deletion_protection=props.deletion_protection,
+            # Off unless a bucket is named. checkov cannot read a `dynamic "access_logs"` block in
+            # JSON (its checks on this resource crash and silently drop out), so the block is static.
+            access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=props.app_name,
+                                     enabled=Op.gte(Fn.length_of(props.access_logs_bucket), 1)),
             tags={"Name": f"{props.app_name}-alb"})
         self.target_group = LbTargetGroup(
             self, "app", name=f"{props.app_name}-tg", port=props.container_port, protocol="HTTP",

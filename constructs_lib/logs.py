@@ -1,17 +1,27 @@
-"""logs.tf: the service's CloudWatch log group, /ecs/<app_name>."""
+"""logs.tf: the service's CloudWatch log group, /ecs/<app_name>, encrypted with the stack's CMK."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
+
+
+def service_log_group_name(app_name: str) -> str:
+    """The log group's name; the key policy names it before the group exists."""
+    return f"/ecs/{app_name}"
 
 
 @dataclass(frozen=True)
 class ServiceLogsProps:
     app_name: str
     retention_days: int | float
+    kms_key: KmsKey
+    #: The key policy that lets CloudWatch Logs use the key: CreateLogGroup fails without it.
+    depends_on: list[ITerraformDependable] = field(default_factory=list)
 
 
 class ServiceLogs(Construct):
@@ -19,6 +29,7 @@ class ServiceLogs(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ServiceLogsProps) -> None:
         super().__init__(scope, id)
-        self.group = CloudwatchLogGroup(self, "app", name=f"/ecs/{props.app_name}",
-                                        retention_in_days=props.retention_days,
+        self.group = CloudwatchLogGroup(self, "app", name=service_log_group_name(props.app_name),
+                                        retention_in_days=props.retention_days, kms_key_id=props.kms_key.arn,
+                                        depends_on=props.depends_on,
                                         tags={"Name": f"{props.app_name}-logs"})

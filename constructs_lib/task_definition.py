@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
@@ -30,6 +34,13 @@ class AppTaskDefinitionProps:
     task_role: IamRole
     secret: PineconeSecret
     log_group: CloudwatchLogGroup
+    #: The ``container_read_only_root_filesystem`` variable (a bool token).
+    read_only_root_filesystem: bool
+
+
+#: The one writable path when the root filesystem is read-only: task-local scratch space (a
+#: Fargate bind mount on the task's ephemeral storage, gone when the task stops).
+SCRATCH_VOLUME, SCRATCH_PATH = "tmp", "/tmp"
 
 
 class AppTaskDefinition(Construct):
@@ -43,6 +54,9 @@ class AppTaskDefinition(Construct):
             "image": props.image,
             "essential": True,
             "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
+            # An intruder cannot change the image's files; the app writes to /tmp only.
+            "readonlyRootFilesystem": props.read_only_root_filesystem,
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}],
             # valueFrom = "<secret arn>:PINECONE_API_KEY::" (JSON key, latest version).
             "secrets": [{"name": SECRET_JSON_KEY, "valueFrom": props.secret.value_from(SECRET_JSON_KEY)}],
             "logConfiguration": {
@@ -60,4 +74,5 @@ class AppTaskDefinition(Construct):
             execution_role_arn=props.execution_role.arn, task_role_arn=props.task_role.arn,
             runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
             container_definitions=Fn.jsonencode([container]),
+            volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
             tags={"Name": f"{props.app_name}-task"})

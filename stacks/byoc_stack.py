@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -15,9 +15,10 @@ from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
 from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
 from constructs_lib.ecs_cluster import Cluster, ClusterProps
 from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsProps
+from constructs_lib.flow_logs import VpcFlowLogs, VpcFlowLogsProps, flow_log_group_name
 from constructs_lib.iam_ecs import EcsRoles, EcsRolesProps
 from constructs_lib.kms import Encryption, EncryptionProps
-from constructs_lib.logs import ServiceLogs, ServiceLogsProps
+from constructs_lib.logs import ServiceLogs, ServiceLogsProps, service_log_group_name
 from constructs_lib.network import Network, NetworkProps
 from constructs_lib.pinecone_trust import PineconeTrust, PineconeTrustProps
 from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
@@ -25,6 +26,7 @@ from constructs_lib.service import AppService, AppServiceProps
 from constructs_lib.sg_app import ServiceSecurityGroup, ServiceSecurityGroupProps
 from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionProps
 from stacks import STACK_NAME, STATE_FILE
+from stacks.backend import S3Backend, apply_backend
 from stacks.inputs import INPUTS
 
 #: Terraform >= 1.9: variable validations that refer to other variables (task_memory vs task_cpu).
@@ -32,12 +34,13 @@ REQUIRED_TERRAFORM = ">= 1.9"
 
 
 class ByocStack(TerraformStack):
-    def __init__(self, scope: Construct, id: str = STACK_NAME, *, state_path: str = STATE_FILE) -> None:
+    def __init__(self, scope: Construct, id: str = STACK_NAME, *, state_path: str = STATE_FILE,
+                 backend: S3Backend | None = None) -> None:
         super().__init__(scope, id)
         self._logical_ids: dict[tuple[str, str], str] = {}
         # Relative to the stack folder (cdktf.out/stacks/byoc): the state lives beside the project,
         # outside cdktf.out, and the JSON names no absolute path of the machine that made it.
-        LocalBackend(self, path=state_path)
+        apply_backend(self, backend, state_path)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
 
         v = self.variables = {spec.name: _declare(self, spec) for spec in INPUTS}
@@ -53,7 +56,16 @@ class ByocStack(TerraformStack):
             public_subnet_cidrs=v["public_subnet_cidrs"].list_value,
             private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
             pinecone_vpce_services=v["pinecone_vpce_services"].list_value))
-        encryption = Encryption(self, "kms", EncryptionProps(app_name=app, account_id=account_id, partition=partition))
+        # One CMK for the secret and the log groups; its policy lets CloudWatch Logs use it for
+        # exactly these two groups.
+        encryption = Encryption(self, "kms", EncryptionProps(
+            app_name=app, region=region, account_id=account_id, partition=partition,
+            log_group_names=(service_log_group_name(app), flow_log_group_name(app))))
+        retention = v["log_retention_days"].number_value
+        VpcFlowLogs(self, "flow_logs", VpcFlowLogsProps(
+            app_name=app, region=region, account_id=account_id, partition=partition, vpc=network.vpc,
+            enabled=v["vpc_flow_logs"].boolean_value, kms_key=encryption.key, retention_days=retention,
+            depends_on=[encryption.policy]))
         endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(network=network))
         roles = EcsRoles(self, "iam_ecs", EcsRolesProps(app_name=app, region=region, account_id=account_id,
                                                         partition=partition))
@@ -67,19 +79,22 @@ class ByocStack(TerraformStack):
         secret.grant_read(roles.task_role, "task_secret_read")
 
         cluster = Cluster(self, "ecs_cluster", ClusterProps(app_name=app))
-        logs = ServiceLogs(self, "logs", ServiceLogsProps(app_name=app,
-                                                          retention_days=v["log_retention_days"].number_value))
+        logs = ServiceLogs(self, "logs", ServiceLogsProps(app_name=app, retention_days=retention,
+                                                          kms_key=encryption.key, depends_on=[encryption.policy]))
         container_port = v["container_port"].number_value
         alb = InternalAlb(self, "alb_internal", InternalAlbProps(
             app_name=app, vpc=network.vpc, subnets=network.private_subnets, container_port=container_port,
-            health_check_path=v["health_check_path"].string_value))
+            health_check_path=v["health_check_path"].string_value,
+            deletion_protection=v["alb_deletion_protection"].boolean_value,
+            access_logs_bucket=v["alb_access_logs_bucket"].string_value))
         service_sg = ServiceSecurityGroup(self, "sg_app", ServiceSecurityGroupProps(
             app_name=app, vpc=network.vpc, container_port=container_port,
             alb_security_group=alb.security_group))
         task = AppTaskDefinition(self, "task_definition", AppTaskDefinitionProps(
             app_name=app, region=region, image=v["container_image"].string_value, container_port=container_port,
             cpu=v["task_cpu"].number_value, memory=v["task_memory"].number_value,
-            execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group))
+            execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group,
+            read_only_root_filesystem=v["container_read_only_root_filesystem"].boolean_value))
         service = AppService(self, "service", AppServiceProps(
             app_name=app, cluster=cluster.cluster, task_definition=task.task_definition,
             container_name=task.container_name, container_port=container_port,

@@ -27,13 +27,23 @@ Traps, and why the fast path stays safe:
   all 2135 submodules of 20.1.0) and the type is loaded on demand instead of failing. A jsii
   runtime without that hook is a fallback too.
 * ``BYOC_EAGER_IMPORT=1`` forces the normal import (the benchmark and the identity test use it).
+
+The Node side (``node_hook()``, ``lazy_provider.js``): jsii's kernel then spends 1.6-5 s in
+``require("@cdktf/provider-aws")``, whose index.js loads all 2135 JS submodules. While jsii starts
+its Node process we add ``--require lazy_provider.js`` to NODE_OPTIONS, which gives the kernel the
+same exports object with each submodule loaded on first access (see that file for why that is
+exact). It runs only with the Python fast path (not with ``BYOC_EAGER_IMPORT=1``, nor after a
+fallback, which already printed its notice), and checks the provider's index.js itself; if that is
+not the expected file it loads it normally and prints ``byoc: fast synth (node) unavailable (...)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
 import pkgutil
 import sys
@@ -50,6 +60,12 @@ EXPECTED_SHA256 = {
     "_jsii/__init__.py": "18ae637341d4326aa0d2d67f2a17b3b4f7d7b0fa0e41844dcd586230b9614970",
 }
 EAGER_ENV = "BYOC_EAGER_IMPORT"
+#: The Node hook, its expectations (read by the hook from NODE_SPEC_ENV) and its debug switch.
+NODE_HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lazy_provider.js")
+NODE_SPEC_ENV = "BYOC_LAZY_PROVIDER"
+NODE_DEBUG_ENV = "BYOC_LAZY_PROVIDER_DEBUG"
+#: sha256 of lib/index.js inside provider-aws@20.1.0.jsii.tgz.
+NODE_INDEX_SHA256 = "23f7368584d5d11a9407b161d62968e96d902b8e8affbf185987af42505e8314"
 
 #: None until install() ran; then True (fast path) or False (normal import).
 _state: bool | None = None
@@ -140,3 +156,46 @@ def install() -> bool:
     _state = True
     return True
 
+
+
+def _node_notice(reason: str) -> None:
+    print(f"byoc: fast synth (node) unavailable ({reason}); loading the provider normally", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def node_hook():
+    """Around the first jsii import: let jsii's Node process load the provider's exports lazily.
+
+    jsii copies ``os.environ`` when it starts Node (on the first assembly load, i.e. ``import
+    cdktf``), so the variables only need to be set until then; they are restored on exit, so no
+    later subprocess of this process sees them. Yields True when the hook was handed to Node.
+    """
+    if not _state:  # eager on purpose, or the Python side fell back (and said so)
+        yield False
+        return
+    if any(name.endswith("._jsii") for name in sys.modules):
+        _node_notice("jsii's Node process is already running")
+        yield False
+        return
+    if not os.path.isfile(NODE_HOOK):  # e.g. an install without the package data
+        _node_notice(f"{os.path.basename(NODE_HOOK)} is missing")
+        yield False
+        return
+    saved = {key: os.environ.get(key) for key in ("NODE_OPTIONS", NODE_SPEC_ENV)}
+    # NODE_OPTIONS is split on spaces unless quoted; inside quotes, \ escapes. Append, never clobber.
+    quoted = '"' + NODE_HOOK.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    os.environ["NODE_OPTIONS"] = " ".join(filter(None, [saved["NODE_OPTIONS"], f"--require {quoted}"]))
+    os.environ[NODE_SPEC_ENV] = json.dumps(
+        {"name": JSII_ASSEMBLY, "version": EXPECTED_VERSION, "sha256": NODE_INDEX_SHA256})
+    try:
+        yield True
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    # Importing a jsii package's ``_jsii`` loads its assembly, which starts Node. If a jsii version
+    # ever started it later, Node would miss the hook: say so rather than be silently slow.
+    if not any(name.endswith("._jsii") for name in sys.modules):
+        _node_notice("jsii did not start Node while the hook was set")

@@ -41,6 +41,8 @@ PRINCIPAL_ARN_RE = r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:(root|rol
 IMAGE_RE = r"^([a-zA-Z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 VPCE_SERVICE_RE = r"^com[.]amazonaws[.](vpce[.])?[a-z0-9-]+[.][A-Za-z0-9._-]+$"
 ACCOUNT_ID_RE = r"^([0-9]{12})?$"
+# An S3 bucket name (3-63 characters of a-z 0-9 . -, letter or digit at both ends), or empty.
+BUCKET_RE = r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ def _int_in(lo: int, hi: int) -> Callable[[Any, dict], bool]:
 
 def _matches(pattern: str) -> Callable[[Any, dict], bool]:
     return lambda v, _values: isinstance(v, str) and re.fullmatch(pattern, v) is not None
+
+
+def _is_bool(v: Any, _values: dict) -> bool:
+    return isinstance(v, bool)
 
 
 def _hcl_map(sizes: dict[int, tuple[int, ...]]) -> str:
@@ -195,7 +201,7 @@ INPUTS: tuple[Input, ...] = (
           checks=(("var.autoscaling_cpu_target >= 10 && var.autoscaling_cpu_target <= 90",
                    lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 10 <= v <= 90,
                    "autoscaling_cpu_target must be a percentage from 10 to 90."),)),
-    Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs.", default=30,
+    Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs and the VPC flow logs.", default=30,
           checks=((f"contains([{', '.join(map(str, LOG_RETENTION_DAYS))}], var.log_retention_days)",
                    lambda v, _: v in LOG_RETENTION_DAYS,
                    "log_retention_days must be a CloudWatch retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
@@ -213,6 +219,31 @@ INPUTS: tuple[Input, ...] = (
           checks=(("var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)",
                    lambda v, _: v == 0 or _int_in(7, 30)(v, _),
                    "secret_recovery_window_days must be 0 or a whole number from 7 to 30."),)),
+    Input("container_read_only_root_filesystem", "bool",
+          "Run the container with a read-only root filesystem; /tmp stays writable (task-local scratch "
+          "space). Turn off only for an image that must write elsewhere.",
+          default=True,
+          checks=(("var.container_read_only_root_filesystem == true || var.container_read_only_root_filesystem == false",
+                   _is_bool, "container_read_only_root_filesystem must be true or false."),)),
+    Input("alb_deletion_protection", "bool",
+          "Deletion protection on the load balancer. On by default; `byoc destroy` turns it off first, "
+          "plain terraform needs `terraform apply -var alb_deletion_protection=false` before destroy.",
+          default=True,
+          checks=(("var.alb_deletion_protection == true || var.alb_deletion_protection == false", _is_bool,
+                   "alb_deletion_protection must be true or false."),)),
+    Input("alb_access_logs_bucket", "string",
+          "Existing S3 bucket for the load balancer's access logs (prefix <app_name>); its bucket policy "
+          "must let ELB log delivery write. Empty = access logs off.",
+          default="",
+          checks=((f'can(regex("{BUCKET_RE}", var.alb_access_logs_bucket))', _matches(BUCKET_RE),
+                   "alb_access_logs_bucket must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-') "
+                   "or empty."),)),
+    Input("vpc_flow_logs", "bool",
+          "VPC flow logs (all traffic) to a CloudWatch log group encrypted with the stack's KMS key, kept "
+          "log_retention_days.",
+          default=True,
+          checks=(("var.vpc_flow_logs == true || var.vpc_flow_logs == false", _is_bool,
+                   "vpc_flow_logs must be true or false."),)),
     Input("pinecone_aws_account_id", "string",
           "Pinecone's AWS account ID for the BYOC trust role (optional; with pinecone_external_id).",
           default="",

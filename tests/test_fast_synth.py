@@ -1,17 +1,22 @@
 """The fast synth path (stacks/fast_imports.py) against plain cdktf's eager import.
 
 Every run is a fresh subprocess (the provider package is imported once per process). The costly
-ones start together in one fixture: a fast synth, an eager synth (``BYOC_EAGER_IMPORT=1``) and a
-fallback run that imports the real package eagerly (no synth); together ~15-25 s of wall time.
+ones start together in one fixture: a fast synth (with the Node hook, stacks/lazy_provider.js), an
+eager synth (``BYOC_EAGER_IMPORT=1``), a fast synth whose Node hook falls back, and a fallback run
+that imports the real package eagerly (no synth); together ~20-30 s of wall time. The Node hook's
+exports object is checked against Node's own evaluation on a small package of the same shape.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,10 @@ from stacks import STACK_NAME
 REPO = Path(__file__).resolve().parents[1]
 PKG = "cdktf_cdktf_provider_aws"
 NOTICE = re.compile(r"^byoc: fast synth unavailable \(.+\); using the normal import$")
+NODE_NOTICE = re.compile(r"^byoc: fast synth \(node\) unavailable \(.+\); loading the provider normally$")
+HOOK = REPO / "stacks" / "lazy_provider.js"
+ACTIVE = re.compile(r"^byoc-debug: lazy provider exports active \(@cdktf/provider-aws 20\.1\.0, (\d+) submodules\)$", re.M)
+LOADED = re.compile(r"^byoc-debug: lazy provider loaded (\d+) of (\d+) submodules$", re.M)
 
 # Runs `python -m stacks.app --outdir DIR` as __main__, then reports what the process loaded.
 SYNTH = """
@@ -48,13 +57,17 @@ else:
 print(json.dumps(report))
 """
 
+# The same synth, but the Node hook expects another index.js: it must load the provider normally.
+NODE_FALLBACK = 'from stacks import fast_imports; fast_imports.NODE_INDEX_SHA256 = "0" * 64\n' + SYNTH
+
 # The fallback on the real package: the version check is made to fail, then the package is imported.
 FALLBACK = """
 import json, sys
 from stacks import fast_imports
 fast_imports.EXPECTED_VERSION = "0.0.0-not-installed"
 active = fast_imports.install()
-import cdktf_cdktf_provider_aws.vpc
+with fast_imports.node_hook():  # as stacks/app.py does; after a fallback it must leave Node alone
+    import cdktf_cdktf_provider_aws.vpc
 pkg = sys.modules["cdktf_cdktf_provider_aws"]
 print(json.dumps({"active": active, "real": hasattr(pkg, "_private") and not hasattr(pkg, "__byoc_fast__"),
                   "submodules": sum(m.startswith("cdktf_cdktf_provider_aws.") for m in sys.modules)}))
@@ -82,13 +95,16 @@ def _finish(proc: subprocess.Popen) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("fast_synth")
-    for name in ("fast", "eager"):
+    synths = ("fast", "eager", "node_fallback")
+    for name in synths:
         (out / name).mkdir()  # cdktf creates cdktf.out, not its parents
-    procs = {"fast": _start(SYNTH, str(out / "fast" / "cdktf.out")),
-             "eager": _start(SYNTH, str(out / "eager" / "cdktf.out"), BYOC_EAGER_IMPORT="1"),
-             "fallback": _start(FALLBACK)}
+    debug = {"BYOC_LAZY_PROVIDER_DEBUG": "1"}  # the Node hook reports itself when it is active
+    procs = {"fast": _start(SYNTH, str(out / "fast" / "cdktf.out"), **debug),
+             "eager": _start(SYNTH, str(out / "eager" / "cdktf.out"), BYOC_EAGER_IMPORT="1", **debug),
+             "node_fallback": _start(NODE_FALLBACK, str(out / "node_fallback" / "cdktf.out"), **debug),
+             "fallback": _start(FALLBACK, **debug)}
     results = {name: _finish(proc) for name, proc in procs.items()}
-    for name in ("fast", "eager"):
+    for name in synths:
         results[name]["json"] = (out / name / "cdktf.out" / "stacks" / STACK_NAME / "cdk.tf.json").read_bytes()
     return results
 
@@ -98,6 +114,24 @@ def test_fast_synth_is_byte_identical_to_eager(runs):
     assert runs["eager"]["report"]["fast"] is False
     assert runs["fast"]["json"] == runs["eager"]["json"]
     assert b'"resource"' in runs["fast"]["json"]  # a real stack, not two empty files
+
+
+def test_fast_synth_used_the_node_hook_and_eager_did_not(runs):
+    err = runs["fast"]["stderr"]
+    assert [int(n) for n in ACTIVE.findall(err)] == [2135], err
+    loaded, total = map(int, LOADED.search(err).groups())
+    assert total == 2135 and 0 < loaded < 50, err  # Node ran only the ~35 submodules the stack uses
+    for name in ("eager", "fallback"):  # BYOC_EAGER_IMPORT=1 and a Python fallback: plain Node
+        assert "byoc-debug:" not in runs[name]["stderr"], runs[name]["stderr"]
+
+
+def test_node_hook_fallback_loads_the_provider_normally(runs):
+    run = runs["node_fallback"]
+    assert run["report"]["fast"] is True  # the Python side still took the fast path
+    assert run["json"] == runs["eager"]["json"]
+    notices = [line for line in run["stderr"].splitlines() if line.startswith("byoc")]
+    assert len(notices) == 1 and NODE_NOTICE.match(notices[0]), run["stderr"]
+    assert "index.js is not the one of 20.1.0" in notices[0]
 
 
 def test_fast_path_skips_the_eager_imports(runs):
@@ -115,7 +149,7 @@ def test_types_of_unimported_submodules_load_on_demand(runs):
 
 
 def test_no_fallback_notice_and_no_jsii_banner(runs):
-    assert "fast synth unavailable" not in runs["fast"]["stderr"]
+    assert "unavailable" not in runs["fast"]["stderr"]
     for run in runs.values():
         assert "end-of-life" not in (run["stdout"] + run["stderr"]).lower()
 
@@ -151,3 +185,117 @@ def test_eager_env_var_disables_the_fast_path():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(BYOC_EAGER_IMPORT="1"),
                           capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stdout.split(), proc.stderr) == (0, ["False", "False"], "")
+
+
+# --- The Node hook alone, on a tiny package shaped like the provider's generated lib/index.js. ---
+
+INDEX = """\
+"use strict";
+/**
+ * Copyright (c) HashiCorp, Inc.
+ * SPDX-License-Identifier: MPL-2.0
+ */
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.gamma = exports.alpha = void 0;
+exports.beta = void 0;
+// generated by cdktf get
+exports.alpha = require("./alpha");
+exports.beta = require("./beta-mod");
+exports.gamma = require("./gamma");
+//# sourceMappingURL=data:application/json;base64,e30=
+"""
+
+# Describes the exports as jsii's kernel sees them, and which submodules ran when.
+PROBE = """
+const root = process.argv[2], path = require("path");
+globalThis.ran = [];
+const m = require(root);
+const atLoad = [...globalThis.ran];
+const beta = m.beta;
+m.gamma = 42;  // the generated file's properties are writable
+const keys = Object.keys(m);  // the enumerable ones, before any other is read
+const values = Object.getOwnPropertyNames(m).map((k) => m[k]);  // read all, then describe
+const props = Object.getOwnPropertyNames(m).map((k, i) => {
+  const d = Object.getOwnPropertyDescriptor(m, k);
+  return [k, d.writable, d.enumerable, d.configurable, d.value === values[i], values[i] && (values[i].name || values[i])];
+});
+console.log(JSON.stringify({atLoad, ran: globalThis.ran, keys, props,
+  same: beta === require(path.join(root, "lib", "beta-mod")) && m.alpha === require(path.join(root, "lib", "alpha"))}));
+"""
+
+
+def _fake_provider(tmp_path: Path, index: str) -> tuple[Path, str]:
+    root = tmp_path / "node_modules" / "@cdktf" / "provider-aws"
+    (root / "lib").mkdir(parents=True)
+    (root / "package.json").write_text(json.dumps({"name": "@cdktf/provider-aws", "version": "9.9.9",
+                                                   "main": "lib/index.js"}))
+    (root / "lib" / "index.js").write_text(index)
+    for sub in ("alpha", "beta-mod", "gamma"):
+        (root / "lib" / sub).mkdir()
+        (root / "lib" / sub / "index.js").write_text(
+            f"globalThis.ran.push({sub!r}); exports.name = {sub!r};\n")
+    return root, hashlib.sha256(index.encode()).hexdigest()
+
+
+def _probe(tmp_path: Path, root: Path, sha: str | None) -> tuple[dict, str]:
+    probe = tmp_path / "probe.js"
+    probe.write_text(PROBE)
+    env = _env(BYOC_LAZY_PROVIDER_DEBUG="1")
+    if sha:
+        env["BYOC_LAZY_PROVIDER"] = json.dumps({"name": "@cdktf/provider-aws", "version": "9.9.9", "sha256": sha})
+    proc = subprocess.run(["node", "--require", str(HOOK), str(probe), str(root)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+node = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+
+@node
+def test_node_hook_gives_the_same_exports_lazily(tmp_path):
+    root, sha = _fake_provider(tmp_path, INDEX)
+    plain, plain_err = _probe(tmp_path, root, None)  # no BYOC_LAZY_PROVIDER: the hook does nothing
+    lazy, lazy_err = _probe(tmp_path, root, sha)
+    assert plain_err == "" and plain["atLoad"] == ["alpha", "beta-mod", "gamma"]
+    assert "lazy provider exports active (@cdktf/provider-aws 9.9.9, 3 submodules)" in lazy_err
+    assert lazy["atLoad"] == [] and lazy["ran"] == ["beta-mod", "alpha"]  # gamma was only assigned
+    # Same keys in the same order (`gamma = alpha = void 0` creates alpha first), same descriptors
+    # (writable, enumerable, configurable data properties once read), same objects.
+    assert lazy["keys"] == plain["keys"] == ["alpha", "gamma", "beta"]
+    assert lazy["props"] == plain["props"]
+    assert lazy["same"] is plain["same"] is True
+
+
+@node
+@pytest.mark.parametrize("case", ["other sha256", "unexpected line"])
+def test_node_hook_falls_back_on_an_unexpected_index(tmp_path, case):
+    index = INDEX if case == "other sha256" else INDEX.replace("// generated", "exports.extra = 1;\n// generated")
+    root, sha = _fake_provider(tmp_path, index)
+    result, err = _probe(tmp_path, root, "0" * 64 if case == "other sha256" else sha)
+    assert result["atLoad"] == ["alpha", "beta-mod", "gamma"]  # loaded normally
+    lines = err.splitlines()
+    assert len(lines) == 1 and NODE_NOTICE.match(lines[0]), err
+
+
+def test_node_hook_env_is_appended_and_restored():
+    # No jsii import inside the block here, so the hook also reports that Node never saw it.
+    code = ("import json, os; from stacks import fast_imports\n"
+            "fast_imports._state = True  # as after a successful install()\n"
+            "with fast_imports.node_hook() as on:\n"
+            "    inside = [on, os.environ['NODE_OPTIONS'], json.loads(os.environ['BYOC_LAZY_PROVIDER'])]\n"
+            "print(json.dumps(inside + [os.environ.get('NODE_OPTIONS'), os.environ.get('BYOC_LAZY_PROVIDER')]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(NODE_OPTIONS="--no-warnings"),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    on, options, spec, after, after_spec = json.loads(proc.stdout)
+    assert on is True and options == f'--no-warnings --require "{HOOK}"'
+    assert spec == {"name": "@cdktf/provider-aws", "version": "20.1.0", "sha256": spec["sha256"]}
+    assert (after, after_spec) == ("--no-warnings", None)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and NODE_NOTICE.match(lines[0]) and "did not start Node" in lines[0], proc.stderr
+
+
+def test_the_node_hook_ships_with_the_package():
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "*.js" in package_data["stacks"] and HOOK.is_file()

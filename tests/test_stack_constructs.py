@@ -211,7 +211,6 @@ def test_task_role_gets_the_same_secret_read(built):
 
 
 def test_no_identity_policy_grants_secret_or_kms_actions_on_every_resource(built):
-    assert not resources(built.json, "aws_iam_role_policy"), "inline role policies are not analysed here"
     for name, role in resources(built.json, "aws_iam_role").items():
         assert "inline_policy" not in role and "managed_policy_arns" not in role, name
     attached = {a["policy_arn"] for a in resources(built.json, "aws_iam_role_policy_attachment").values()}
@@ -219,8 +218,12 @@ def test_no_identity_policy_grants_secret_or_kms_actions_on_every_resource(built
     assert aws_managed == {"arn:${data.aws_partition.current_partition.partition}:iam::aws:policy/service-role/"
                            "AmazonECSTaskExecutionRolePolicy"}
     checked = 0
-    for name, policy in resources(built.json, "aws_iam_policy").items():
-        for statement in policy_doc(built.json, policy["policy"])["statement"]:
+    # Customer-managed policies and inline role policies (the flow logs role's, behind a count:
+    # "...flow_logs_write[0].json").
+    identity = [*resources(built.json, "aws_iam_policy").items(), *resources(built.json, "aws_iam_role_policy").items()]
+    assert len(identity) >= 2
+    for name, policy in identity:
+        for statement in policy_doc(built.json, policy["policy"].replace("[0].json", ".json"))["statement"]:
             assert "not_resources" not in statement and "not_actions" not in statement, name
             if any(a == "*" or a.lower().startswith(("secretsmanager:", "kms:")) for a in statement["actions"]):
                 checked += 1
@@ -299,7 +302,10 @@ def test_secret_is_encrypted_with_the_customer_managed_key(built):
 def test_kms_key_rotates_has_an_alias_and_an_explicit_policy(built):
     ((name, key),) = resources(built.json, "aws_kms_key").items()
     assert key["enable_key_rotation"] is True
-    policy = policy_doc(built.json, key["policy"])
+    # The policy is its own resource, so that it can name the key by ARN instead of "*".
+    (key_policy,) = [p for p in resources(built.json, "aws_kms_key_policy").values()
+                     if p["key_id"] == f"${{aws_kms_key.{name}.key_id}}"]
+    policy = policy_doc(built.json, key_policy["policy"])
     assert policy["statement"], "the key policy must be written out"
     assert built.Testing.to_have_resource_with_properties(
         built.synth, "aws_kms_alias", {"target_key_id": f"${{aws_kms_key.{name}.key_id}}"})
@@ -513,7 +519,8 @@ def test_cluster_has_container_insights(built):
 def test_log_group_is_ecs_slash_app_name_and_the_container_logs_to_it(built):
     assert built.Testing.to_have_resource_with_properties(
         built.synth, "aws_cloudwatch_log_group", {"name": "/ecs/${var.app_name}"})
-    (group,) = resources(built.json, "aws_cloudwatch_log_group")
+    (group,) = [n for n, g in resources(built.json, "aws_cloudwatch_log_group").items()
+                if g["name"] == "/ecs/${var.app_name}"]
     (td,) = resources(built.json, "aws_ecs_task_definition").values()
     assert '"logDriver" = "awslogs"' in td["container_definitions"]
     assert f'"awslogs-group" = aws_cloudwatch_log_group.{group}.name' in td["container_definitions"]
@@ -552,7 +559,8 @@ def test_local_backend_path_is_relative_and_outside_cdktf_out(stack_json, synthe
 
 def test_json_names_no_absolute_path_of_this_machine(synthesized_project):
     text = (synthesized_project / "cdktf.out" / "stacks" / STACK_NAME / "cdk.tf.json").read_text()
-    for needle in ("/tmp", "/root", "/work", "/home", str(REPO), str(synthesized_project),
+    # "/tmp/", not "/tmp": the container's scratch mount is the path "/tmp" itself.
+    for needle in ("/tmp/", "/root", "/work", "/home", str(REPO), str(synthesized_project),
                    os.path.expanduser("~")):
         assert needle not in text, needle
 
@@ -618,9 +626,8 @@ def test_every_documented_output_exists_with_a_description(stack_json):
 
 
 def test_pinecone_trust_role_is_optional_and_needs_the_external_id(stack_json):
-    roles = [(n, r) for n, r in resources(stack_json, "aws_iam_role").items() if "count" in r]
-    assert len(roles) == 1, roles
-    _name, role = roles[0]
+    role = resources(stack_json, "aws_iam_role")["pinecone_byoc"]
+    assert "count" in role
     # Keyed on the account ID (the external ID is sensitive: Terraform refuses a count built from it).
     assert "var.pinecone_aws_account_id" in role["count"] and "pinecone_external_id" not in role["count"]
     (statement,) = policy_doc(stack_json, role["assume_role_policy"])["statement"]

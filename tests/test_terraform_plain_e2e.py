@@ -251,7 +251,11 @@ def test_step8_deleting_cdktf_out_keeps_the_state(deployed, tmp_path):
 
 def test_step9_destroy_removes_everything(deployed):
     vpc_id = deployed.outputs["vpc_id"]
-    deployed.tf("destroy", "-input=false", "-no-color", "-auto-approve", *deployed.lockdown_vars)
+    # The documented two steps: the load balancer's deletion protection is on by default, and AWS
+    # (and the emulator) refuse to delete it until an apply has turned it off.
+    unprotected = [*deployed.lockdown_vars, "-var", "alb_deletion_protection=false"]
+    deployed.tf("apply", "-input=false", "-no-color", "-auto-approve", *unprotected)
+    deployed.tf("destroy", "-input=false", "-no-color", "-auto-approve", *unprotected)
     assert deployed.tf("state", "list").stdout.strip() == ""
     ec2 = deployed.aws("ec2")
     try:
