@@ -48,6 +48,8 @@ EMULATOR_ENV = {
 }
 
 _patched = False
+#: Application Auto Scaling tags by resource ARN (gap 2), emptied with the emulator's reset.
+_TAGS: dict[str, dict[str, str]] = {}
 
 
 def _fill_gaps() -> None:
@@ -61,7 +63,7 @@ def _fill_gaps() -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.s3.models import FakeBucket
 
-    tags: dict[str, dict[str, str]] = {}
+    tags = _TAGS
 
     def list_tags_for_resource(self) -> str:
         return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
@@ -158,6 +160,13 @@ def running(port: int | None = None) -> Iterator[Emulator]:
     port = port or free_port()
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
+    # moto keeps its accounts in process-global backends, so a second emulator in the same process
+    # would see the first one's resources: every emulator starts as an empty AWS.
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"http://{HOST}:{port}/moto-api/reset", method="POST"),
+                           timeout=30).close()
+    _TAGS.clear()
     try:
         yield Emulator(f"http://{HOST}:{port}")
     finally:
