@@ -84,10 +84,8 @@ class StackJson:
             out += self.data.get("aws_iam_policy_document", {}).get(name, {}).get("statement", [])
         if not out:
             try:
-                doc = json.loads(policy_value)
-                out = [{"effect": s.get("Effect"), "actions": s.get("Action"), "resources": s.get("Resource"),
-                        "condition": s.get("Condition")} for s in doc.get("Statement", [])]
-            except (TypeError, ValueError):
+                out = _statements(policy_value)
+            except (TypeError, ValueError, AttributeError):
                 pass
         return out
 
@@ -106,6 +104,16 @@ class StackJson:
             if role in _ref_to(inline.get("role"), "aws_iam_role"):
                 statements += self.statements(inline.get("policy", ""))
         return [s for s in statements if (s.get("effect") or "Allow") == "Allow"], managed
+
+
+def _statements(doc: str | dict) -> list[dict]:
+    """An IAM policy document (JSON text or parsed) as the statement shape of
+    ``aws_iam_policy_document`` (effect/actions/resources/condition); one place for both the
+    synthesized JSON and what AWS returns (where Statement may be a single object)."""
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    raw = doc.get("Statement", [])
+    return [{"effect": s.get("Effect"), "actions": s.get("Action"), "resources": s.get("Resource"),
+             "condition": s.get("Condition")} for s in (raw if isinstance(raw, list) else [raw])]
 
 
 def _allows(statements: list[dict], action: str, resource_ref: str) -> bool:
@@ -207,7 +215,7 @@ def static_checks(doc: dict) -> list[Check]:
     for pol in policies.values():
         for st in j.statements(pol.get("policy", "")):
             for cond in st.get("condition") or []:
-                if cond.get("variable") == "aws:PrincipalArn":
+                if isinstance(cond, dict) and cond.get("variable") == "aws:PrincipalArn":
                     locked_lists.append(cond.get("values"))
     keeps_exec = bool(locked_lists) and exec_roles and all(
         f"aws_iam_role.{exec_roles[0]}.arn" in json.dumps(v) for v in locked_lists)
@@ -326,17 +334,10 @@ def live_checks(target, outputs: dict[str, Any]) -> list[Check]:
             pol = iam.get_policy(PolicyArn=p["PolicyArn"])["Policy"]
             version = iam.get_policy_version(PolicyArn=p["PolicyArn"], VersionId=pol["DefaultVersionId"])
             doc = version["PolicyVersion"]["Document"]
-            doc = json.loads(doc) if isinstance(doc, str) else doc
-            stmts = [{"effect": s.get("Effect"), "actions": s.get("Action"), "resources": s.get("Resource")}
-                     for s in (doc.get("Statement") if isinstance(doc.get("Statement"), list) else [doc.get("Statement")])]
-            if _allows(stmts, "secretsmanager:GetSecretValue", secret_arn):
-                grants = True
+            grants = grants or _allows(_statements(doc), "secretsmanager:GetSecretValue", secret_arn)
         for inline in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
             doc = iam.get_role_policy(RoleName=name, PolicyName=inline)["PolicyDocument"]
-            doc = json.loads(doc) if isinstance(doc, str) else doc
-            stmts = [{"effect": s.get("Effect"), "actions": s.get("Action"), "resources": s.get("Resource")}
-                     for s in doc.get("Statement", [])]
-            grants = grants or _allows(stmts, "secretsmanager:GetSecretValue", secret_arn)
+            grants = grants or _allows(_statements(doc), "secretsmanager:GetSecretValue", secret_arn)
         if not grants:
             problems.append("no attached policy grants secretsmanager:GetSecretValue on the secret")
         return Check("execution role can read the secret", FAIL if problems else PASS,
