@@ -19,6 +19,8 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
+from constructs_lib.trust import service_trust
+
 
 def flow_log_group_name(app_name: str) -> str:
     """The log group's name; the key policy names it before the group exists."""
@@ -57,16 +59,9 @@ class VpcFlowLogs(Construct):
         # be unique per scope, addresses per type.
         iam = Construct(self, "iam")
         # Confused-deputy guard: only flow logs of this account and region may use the role.
-        trust = DataAwsIamPolicyDocument(iam, "flow_logs_trust", statement=[{
-            "effect": "Allow",
-            "actions": ["sts:AssumeRole"],
-            "principals": [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}],
-            "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [props.account_id]},
-                {"test": "ArnLike", "variable": "aws:SourceArn",
-                 "values": [f"arn:{props.partition}:ec2:{props.region}:{props.account_id}:vpc-flow-log/*"]},
-            ],
-        }])
+        trust = service_trust(iam, "flow_logs_trust", service="vpc-flow-logs.amazonaws.com",
+                              account_id=props.account_id,
+                              source_arn=f"arn:{props.partition}:ec2:{props.region}:{props.account_id}:vpc-flow-log/*")
         self.role = IamRole(
             iam, "flow_logs", count=count, name=f"{props.app_name}-vpc-flow-logs",
             assume_role_policy=trust.json, description="VPC flow logs: writes to the flow log group only",

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
+
+from constructs_lib.trust import service_trust
 
 # Pulled from AWS: ECR pulls and CloudWatch Logs writes for the execution role.
 ECS_TASK_EXECUTION_MANAGED_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
@@ -36,16 +37,8 @@ class EcsRoles(Construct):
     def __init__(self, scope: Construct, id: str, props: EcsRolesProps) -> None:
         super().__init__(scope, id)
         # Only ECS tasks of this account and region may assume either role (confused-deputy guard).
-        trust = DataAwsIamPolicyDocument(self, "ecs_tasks_trust", statement=[{
-            "effect": "Allow",
-            "actions": ["sts:AssumeRole"],
-            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
-            "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [props.account_id]},
-                {"test": "ArnLike", "variable": "aws:SourceArn",
-                 "values": [f"arn:{props.partition}:ecs:{props.region}:{props.account_id}:*"]},
-            ],
-        }])
+        trust = service_trust(self, "ecs_tasks_trust", service="ecs-tasks.amazonaws.com", account_id=props.account_id,
+                              source_arn=f"arn:{props.partition}:ecs:{props.region}:{props.account_id}:*")
         self.execution_role = IamRole(
             self, "execution", name=f"{props.app_name}-execution-role", assume_role_policy=trust.json,
             description="ECS task execution role: pulls the image, writes logs, injects the Pinecone secret",
