@@ -48,7 +48,7 @@ def fingerprint(project: Project) -> str:
             version = "-"
         digest.update(f"{name}=={version}\n".encode())
     for base in _package_dirs():
-        for path in sorted(p for p in base.rglob("*") if p.suffix in (".py", ".js")):  # .js: the Node hook
+        for path in sorted(p for p in base.rglob("*") if p.suffix in (".py", ".js", ".json")):  # .js: the Node hook; .json: data tables
             digest.update(f"{base.name}/{path.relative_to(base).as_posix()}\n".encode())
             digest.update(path.read_bytes())
     # Baked into the JSON: the stack's name and folder (the local state path is relative to it)

@@ -133,9 +133,12 @@ class Network(Construct):
             security_group_ids=[self.endpoint_security_group.id],
             tags={"Name": f"{props.app_name}-pinecone"})
 
-    def add_interface_endpoint(self, service: str, scope: Construct | None = None) -> VpcEndpoint:
+    def add_interface_endpoint(self, service: str, scope: Construct | None = None,
+                               count: int | float | None = None) -> VpcEndpoint:
         """Create the private-DNS interface endpoint for an AWS ``service`` (e.g. ``"kms"``),
         in ``scope`` (default: this construct), and register it in ``interface_endpoints``.
+        ``count`` (a number token, 0 or 1) makes the endpoint conditional on an input; refer to a
+        counted endpoint's attributes through ``one(<fqn>[*].<attr>)``.
 
         Each service may exist once per VPC: AWS rejects a second private-DNS endpoint for the
         same service (the documented layout lists KMS in two files), so asking twice is an error
@@ -145,7 +148,7 @@ class Network(Construct):
             raise ValueError(f"interface endpoint for {service!r} already exists in this VPC; "
                              f"use network.interface_endpoints[{service!r}] instead of adding it again")
         endpoint = VpcEndpoint(
-            scope or self, service.replace(".", "_"), vpc_id=self.vpc.id,
+            scope or self, service.replace(".", "_"), count=count, vpc_id=self.vpc.id,
             service_name=f"com.amazonaws.{self._props.region}.{service}",
             vpc_endpoint_type="Interface", private_dns_enabled=True,
             subnet_ids=[s.id for s in self.private_subnets],

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from stacks.pinecone_privatelink import PINECONE_PRIVATELINK
+
 # Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -43,6 +45,30 @@ VPCE_SERVICE_RE = r"^com[.]amazonaws[.](vpce[.])?[a-z0-9-]+[.][A-Za-z0-9._-]+$"
 ACCOUNT_ID_RE = r"^([0-9]{12})?$"
 # An S3 bucket name (3-63 characters of a-z 0-9 . -, letter or digit at both ends), or empty.
 BUCKET_RE = r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$"
+# A lower-case DNS name of two or more labels, or empty.
+DNS_NAME_RE = r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]([a-z0-9-]{0,61}[a-z0-9])?)?$"
+ACM_ARN_RE = r"^(arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128})?$"
+SNS_ARN_RE = r"^(arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})?$"
+
+NAT_MODES = ("per_az", "single", "none")
+ENDPOINT_SETS = ("full", "minimal")
+LOAD_BALANCER_TYPES = ("application", "network")
+# ELB security policies offering nothing older than TLS 1.2 (ALB and NLB share these names).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",  # AWS's recommended default: TLS 1.3 and 1.2
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS-1-2-2017-01",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+    "ELBSecurityPolicy-FS-1-2-2019-08",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,19 @@ def _matches(pattern: str) -> Callable[[Any, dict], bool]:
 
 def _is_bool(v: Any, _values: dict) -> bool:
     return isinstance(v, bool)
+
+
+def _hcl_strings(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def _one_of(name: str, values: tuple[str, ...]) -> tuple[str, Callable[[Any, dict], bool], str]:
+    return (f"contains({_hcl_strings(values)}, var.{name})", lambda v, _: v in values,
+            f"{name} must be one of {', '.join(values)}.")
+
+
+def _bool(name: str) -> tuple[str, Callable[[Any, dict], bool], str]:
+    return (f"var.{name} == true || var.{name} == false", _is_bool, f"{name} must be true or false.")
 
 
 def _hcl_map(sizes: dict[int, tuple[int, ...]]) -> str:
@@ -258,6 +297,70 @@ INPUTS: tuple[Input, ...] = (
                    and (v == "") == (values.get("pinecone_aws_account_id", "") == ""),
                    "pinecone_external_id must be set together with pinecone_aws_account_id "
                    "(2-1224 characters of A-Z a-z 0-9 +=,.@:/-)."),)),
+    # --- The seed's "Notes & tweaks" as options (issue 7) --------------------------------------
+    Input("nat_mode", "string",
+          "NAT gateways: per_az (one per AZ, the seed's layout), single (one shared by both AZs), or none "
+          "(no public subnets and no internet gateway: Pinecone's control plane is then unreachable).",
+          default="per_az", checks=(_one_of("nat_mode", NAT_MODES),)),
+    Input("endpoint_set", "string",
+          "Interface endpoints: full (the seed's set) or minimal (ecr.api, ecr.dkr, logs, secretsmanager; "
+          "the S3 gateway stays in both).",
+          default="full", checks=(_one_of("endpoint_set", ENDPOINT_SETS),)),
+    Input("load_balancer_type", "string",
+          "application (ALB, layer 7, the seed's) or network (NLB, layer 4, for services that need no HTTP "
+          "routing).",
+          default="application", checks=(_one_of("load_balancer_type", LOAD_BALANCER_TYPES),)),
+    Input("certificate_arn", "string",
+          "ACM certificate for a listener on 443 (HTTPS on an ALB, TLS on an NLB); the ALB's port 80 then "
+          "redirects to it. Empty = plain HTTP inside the VPC.",
+          default="",
+          checks=((f'can(regex("{ACM_ARN_RE}", var.certificate_arn))', _matches(ACM_ARN_RE),
+                   "certificate_arn must be an ACM certificate ARN such as "
+                   "arn:aws:acm:us-east-1:123456789012:certificate/<id> (or empty)."),)),
+    Input("tls_policy", "string", "ELB security policy of the 443 listener (TLS 1.2 or newer only).",
+          default=TLS_POLICIES[0], checks=(_one_of("tls_policy", TLS_POLICIES),)),
+    Input("private_dns_name", "string",
+          "Name for the service in a Route 53 private hosted zone of the VPC (e.g. api.internal.yourcorp), "
+          "an alias of the load balancer. Empty = none.",
+          default="",
+          checks=((f'length(var.private_dns_name) <= 253 && can(regex("{DNS_NAME_RE}", var.private_dns_name))',
+                   lambda v, values: isinstance(v, str) and len(v) <= 253 and _matches(DNS_NAME_RE)(v, values),
+                   "private_dns_name must be a lower-case DNS name of two or more labels such as "
+                   "api.internal.yourcorp (or empty)."),)),
+    Input("alarms", "bool",
+          "CloudWatch alarms: service CPU, load balancer 5xx, unhealthy targets, running tasks below desired.",
+          default=True, checks=(_bool("alarms"),)),
+    Input("alarm_cpu_percent", "number", "Average service CPU % above which the CPU alarm fires.", default=80,
+          checks=(("var.alarm_cpu_percent >= 1 && var.alarm_cpu_percent <= 100",
+                   lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v <= 100,
+                   "alarm_cpu_percent must be a percentage from 1 to 100."),)),
+    Input("alarm_sns_topic_arn", "string",
+          "Existing SNS topic the alarms notify. Empty = none (see alarm_create_sns_topic).",
+          default="",
+          checks=((f'can(regex("{SNS_ARN_RE}", var.alarm_sns_topic_arn))', _matches(SNS_ARN_RE),
+                   "alarm_sns_topic_arn must be an SNS topic ARN such as "
+                   "arn:aws:sns:us-east-1:123456789012:alerts (or empty)."),)),
+    Input("alarm_create_sns_topic", "bool",
+          "Create a KMS-encrypted SNS topic <app_name>-alarms for the alarms (not with alarm_sns_topic_arn).",
+          default=False,
+          checks=(_bool("alarm_create_sns_topic"),
+                  ('!(var.alarm_create_sns_topic && var.alarm_sns_topic_arn != "")',
+                   lambda v, values: not (v and values.get("alarm_sns_topic_arn")),
+                   "alarm_create_sns_topic and alarm_sns_topic_arn exclude each other: create a topic or "
+                   "name an existing one."))),
+    Input("ecs_exec", "bool",
+          "ECS Exec into the service's tasks (opt-in): the ssmmessages endpoint, exactly the task-role "
+          "permissions it needs, and every session logged to a KMS-encrypted log group.",
+          default=False, checks=(_bool("ecs_exec"),)),
+    Input("pinecone_privatelink_region", "string",
+          "Pinecone index region to reach over PrivateLink (must equal aws_region): creates the endpoint for "
+          "Pinecone's published service there and the private DNS zone its hostnames need. Empty = off.",
+          default="",
+          checks=((f'var.pinecone_privatelink_region == "" || (contains({_hcl_strings(tuple(PINECONE_PRIVATELINK))}, '
+                   'var.pinecone_privatelink_region) && var.pinecone_privatelink_region == var.aws_region)',
+                   lambda v, values: v == "" or (v in PINECONE_PRIVATELINK and v == values.get("aws_region")),
+                   "pinecone_privatelink_region must be empty or equal aws_region, and be one of Pinecone's "
+                   f"PrivateLink regions ({', '.join(PINECONE_PRIVATELINK)})."),)),
 )
 
 BY_NAME: dict[str, Input] = {i.name: i for i in INPUTS}
