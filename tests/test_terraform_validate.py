@@ -73,6 +73,15 @@ def _diagnostics(stdout: str) -> list[dict]:
                  "vpc_cidr must be an IPv4 CIDR with a prefix from /16 to /28", id="vpc-cidr-too-large"),
     pytest.param(["vpc_cidr=banana"], "vpc_cidr",
                  "vpc_cidr must be an IPv4 CIDR", id="vpc-cidr-banana"),
+    pytest.param(["nat_mode=two"], "nat_mode", "nat_mode must be one of per_az, single, none", id="nat-mode"),
+    pytest.param(["tls_policy=ELBSecurityPolicy-2016-08"], "tls_policy", "tls_policy must be one of", id="tls-1.0"),
+    pytest.param(["private_dns_name=internal"], "private_dns_name", "private_dns_name must be a lower-case DNS name",
+                 id="dns-one-label"),
+    pytest.param(["alarm_create_sns_topic=true", "alarm_sns_topic_arn=arn:aws:sns:us-east-1:123456789012:alerts"],
+                 "alarm_create_sns_topic", "alarm_create_sns_topic and alarm_sns_topic_arn exclude each other",
+                 id="alarm-topic-both-ways"),
+    pytest.param(["pinecone_privatelink_region=eu-west-1"], "pinecone_privatelink_region",
+                 "pinecone_privatelink_region must be empty or equal aws_region", id="privatelink-other-region"),
 ])
 def test_terraform_rejects_bad_input_with_the_field_and_message(initialized, aws_env, variables, field, message):
     args = ["plan", "-input=false", "-json", "-lock=false", "-var", f"container_image={IMAGE}"]
