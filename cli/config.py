@@ -1,7 +1,8 @@
 """Project inputs: byoc.toml, then environment, then flags, validated before anything runs.
 
 byoc.toml holds the stack inputs at the top level, an optional ``[backend]`` table (S3 remote
-state) and optional ``[env.<name>]`` tables that override inputs per environment (``--env``).
+state), an optional ``[pinecone]`` table (indexes managed with the Pinecone provider) and
+optional ``[env.<name>]`` tables that override inputs per environment (``--env``).
 
 A project is a folder holding ``byoc.toml`` (optional), ``cdktf.out/`` (generated, disposable),
 ``terraform.byoc.tfstate`` (local state) and ``.byoc/`` (what byoc keeps between commands). The
@@ -24,6 +25,7 @@ from cli.errors import ByocError, InputError
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import BackendError, S3Backend, backend_from_config
 from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
+from stacks.pinecone import PineconeConfigError, PineconeIndexes, pinecone_from_config
 
 CONFIG_FILE = "byoc.toml"
 STATE_DIR = ".byoc"
@@ -46,6 +48,8 @@ class Project:
     root: Path
     env: str | None = None
     backend: S3Backend | None = None
+    #: byoc.toml's [pinecone] table: the Pinecone provider and its indexes (a synth-time switch).
+    pinecone: PineconeIndexes | None = None
 
     @property
     def config_file(self) -> Path:
@@ -129,10 +133,10 @@ def read_config(path: Path) -> dict[str, Any]:
         raise InputError(f"{path.name}: not valid TOML ({exc}); fix the file or delete it.") from None
     except OSError as exc:
         raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from None
-    unknown = sorted(set(data) - set(BY_NAME) - {"backend", "env"})
+    unknown = sorted(set(data) - set(BY_NAME) - {"backend", "pinecone", "env"})
     if unknown:
         raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "
-                         f"({', '.join(BY_NAME)}), [backend] and [env.<name>].")
+                         f"({', '.join(BY_NAME)}), [backend], [pinecone] and [env.<name>].")
     for name, table in (data.get("env") or {}).items():
         if not re.fullmatch(ENV_NAME_RE, name) or not isinstance(table, dict):
             raise InputError(f"{path.name}: [env.{name}] is not a valid environment; names are 1-16 characters "
@@ -167,7 +171,11 @@ def open_project(root: Path, env: str | None) -> Project:
         backend = backend_from_config(data.get("backend"), env)
     except BackendError as exc:
         raise InputError(f"{CONFIG_FILE}: {exc}") from None
-    return Project(root, env=env, backend=backend)
+    try:
+        pinecone = pinecone_from_config(data.get("pinecone"))
+    except PineconeConfigError as exc:
+        raise InputError(f"{CONFIG_FILE}: {exc}") from None
+    return Project(root, env=env, backend=backend, pinecone=pinecone)
 
 
 def parse_value(spec: Input, raw: str, source: str) -> Any:

@@ -7,6 +7,7 @@ against the embedded emulator, so the demo exercises exactly what users run.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from cli.synth import ensure_synth
 from cli.terraform import Terraform, terraform_binary
 from stacks import SECRET_JSON_KEY
 from stacks.inputs import PRINCIPAL_ARN_RE
+from stacks.pinecone import API_KEY_ENV
 
 READERS = "app_reader_principal_arns"
 #: What AWS says while a just-created role is not yet visible to the service (IAM is
@@ -60,6 +62,11 @@ class Session:
         """Synth when something changed, and ``terraform init`` when the folder needs it."""
         terraform_binary()  # fail before any work when terraform is missing
         self.target(region).require_credentials()
+        if self.project.pinecone is not None and not os.environ.get(API_KEY_ENV, "").strip():
+            # The Pinecone provider reads its key from the environment only: never argv, never state.
+            raise InputError(f"{API_KEY_ENV}: not set, and byoc.toml's [pinecone] manages indexes with the Pinecone "
+                             f"provider, which reads the key from the environment: export {API_KEY_ENV} "
+                             "(e.g. `read -s PINECONE_API_KEY && export PINECONE_API_KEY`), never pass it as an argument.")
         if self.project.backend is not None and _has_resources(self.project.state_file):
             raise ByocError(f"the state is still local ({self.project.state_file.name}) but byoc.toml names the "
                             f"S3 backend {self.project.backend.url}: run `byoc backend migrate` first.")
@@ -70,6 +77,9 @@ class Session:
             say(f"Synth: wrote {self.project.stack_dir.relative_to(self.project.root)} in {result.seconds:.1f}s.")
         tf = self.terraform(region)
         if not result.cached or not (self.project.stack_dir / ".terraform").is_dir():
+            if self.project.pinecone is not None:
+                say("Pinecone indexes: managed with pinecone-io/pinecone, which terraform init downloads from "
+                    "registry.terraform.io (needs registry access).")
             say("Terraform: init ...")
             tf.init(self.provider_mirror, on_notice=say)
         return tf

@@ -52,9 +52,10 @@ def fingerprint(project: Project) -> str:
             digest.update(f"{base.name}/{path.relative_to(base).as_posix()}\n".encode())
             digest.update(path.read_bytes())
     # Baked into the JSON: the stack's name and folder (the local state path is relative to it)
-    # and the backend settings from byoc.toml.
+    # and the backend and Pinecone-provider settings from byoc.toml.
     digest.update(f"layout {project.stack_dir.relative_to(project.root).as_posix()}\n".encode())
     digest.update(f"backend {project.backend.to_json() if project.backend else 'local'}\n".encode())
+    digest.update(f"pinecone {project.pinecone.to_json() if project.pinecone else 'off'}\n".encode())
     return digest.hexdigest()
 
 
@@ -90,6 +91,8 @@ def ensure_synth(project: Project, *, force: bool = False) -> SynthResult:
     args = [sys.executable, "-m", "stacks.app", "--outdir", str(project.outdir), "--stack", project.stack_name]
     if project.backend is not None:
         args += ["--backend-json", project.backend.to_json()]
+    if project.pinecone is not None:
+        args += ["--pinecone-json", project.pinecone.to_json()]
     proc = subprocess.run(args, cwd=project.root, capture_output=True, text=True)
     log = project.log_file("synth")
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -112,22 +112,29 @@ class Terraform:
         """``terraform init``; a mirror is used when given, or found when the registry is out of reach."""
         args = ["init", "-input=false", "-no-color", *extra]
         if mirror is not None:
-            self.run(*args, f"-plugin-dir={mirror}")
+            self._init_with(mirror, args)
             return
         proc = self.run(*args, check=False)
         if proc.returncode == 0:
             return
         output = proc.stdout + proc.stderr
+        _refuse_unmirrored(output)
         if "could not connect to registry" in output or "Failed to query available provider packages" in output:
             found = find_provider_mirror()
             if found is not None:
                 on_notice(f"The Terraform registry is out of reach; using the provider mirror at {found}.")
-                self.run(*args, f"-plugin-dir={found}")
+                self._init_with(found, args)
                 return
             raise ByocError("terraform init could not download the AWS provider (the registry is out of reach): "
                             f"connect to the internet, or pass --provider-mirror DIR (or set {MIRROR_ENV}) "
                             f"to a filesystem mirror holding {PROVIDER_ADDRESS} {PROVIDER_VERSION}.")
         raise terraform_failure("init", output, self.log_path)
+
+    def _init_with(self, mirror: Path, args: list[str]) -> None:
+        proc = self.run(*args, f"-plugin-dir={mirror}", check=False)
+        if proc.returncode != 0:
+            _refuse_unmirrored(proc.stdout + proc.stderr, mirror)
+            raise terraform_failure("init", proc.stdout + proc.stderr, self.log_path)
 
     def stream(self, *args: str, on_message: Callable[[dict], None] | None = None,
                on_notice: Callable[[str], None] = lambda _m: None) -> list[dict]:
@@ -203,6 +210,20 @@ def _diagnostics(lines: list[str]) -> str:
             d = msg["diagnostic"]
             out.append(" ".join(f"{d.get('summary', '')}: {d.get('detail', '')}".strip(": ").split()))
     return "\n".join(out)
+
+
+def _refuse_unmirrored(output: str, mirror: Path | None = None) -> None:
+    """A provider other than the AWS one that init could not install (the Pinecone provider of
+    byoc.toml's [pinecone]): say where it comes from and what to do, in one line."""
+    for source in sorted(set(re.findall(r"registry\.terraform\.io/([a-z0-9-]+/[a-z0-9-]+)", output))):
+        if source == PROVIDER_ADDRESS.split("/", 1)[1] or ("Failed to query" not in output and "not found" not in output
+                                                            and "could not connect" not in output):
+            continue
+        where = f"the provider mirror {mirror} does not hold it" if mirror else "the registry is out of reach"
+        raise ByocError(f"terraform init could not install the provider {source} ({where}): it is downloaded from "
+                        "registry.terraform.io, so this needs registry access — or a mirror holding it as well "
+                        "(`terraform providers mirror DIR` on a connected machine, then --provider-mirror DIR); "
+                        "for pinecone-io/pinecone you can also set manage_indexes = false in byoc.toml's [pinecone].")
 
 
 def terraform_failure(command: str, output: str, log_path: Path | None) -> ByocError:

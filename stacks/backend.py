@@ -12,17 +12,15 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from stacks.settings import SettingError, reject_unknown
+
 BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 KEY_FIELDS = {"type", "bucket", "key", "region", "kms_key_id", "use_path_style"}
 DEFAULT_KEY = "byoc/{env}/terraform.tfstate"
 
 
-class BackendError(ValueError):
-    """A bad ``[backend]`` setting: ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+class BackendError(SettingError):
+    """A bad ``[backend]`` setting."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +49,7 @@ def backend_from_config(table: dict[str, Any] | None, env: str | None) -> S3Back
     """The ``[backend]`` table of byoc.toml as settings for environment ``env`` (None = default)."""
     if not table:
         return None
-    unknown = sorted(set(table) - KEY_FIELDS)
-    if unknown:
-        raise BackendError(f"backend.{unknown[0]}", f"backend.{unknown[0]} is not a backend setting; known: "
-                                                    f"{', '.join(sorted(KEY_FIELDS))}.")
+    reject_unknown(table, KEY_FIELDS, "backend", BackendError)
     if table.get("type", "s3") != "s3":
         raise BackendError("backend.type", 'backend.type must be "s3" (or leave [backend] out for local state).')
     bucket = table.get("bucket")

@@ -28,6 +28,7 @@ from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionP
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, apply_backend
 from stacks.inputs import INPUTS
+from stacks.pinecone import PineconeIndexes
 
 #: Terraform >= 1.9: variable validations that refer to other variables (task_memory vs task_cpu).
 REQUIRED_TERRAFORM = ">= 1.9"
@@ -35,7 +36,7 @@ REQUIRED_TERRAFORM = ">= 1.9"
 
 class ByocStack(TerraformStack):
     def __init__(self, scope: Construct, id: str = STACK_NAME, *, state_path: str = STATE_FILE,
-                 backend: S3Backend | None = None) -> None:
+                 backend: S3Backend | None = None, pinecone: PineconeIndexes | None = None) -> None:
         super().__init__(scope, id)
         self._logical_ids: dict[tuple[str, str], str] = {}
         # Relative to the stack folder (cdktf.out/stacks/byoc): the state lives beside the project,
@@ -128,6 +129,10 @@ class ByocStack(TerraformStack):
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)
+
+        if pinecone is not None:  # byoc.toml [pinecone]: a synth-time switch (see stacks/pinecone.py)
+            from constructs_lib.pinecone_indexes import PineconeIndexesConstruct, PineconeIndexesProps
+            PineconeIndexesConstruct(self, "pinecone_indexes", PineconeIndexesProps(settings=pinecone, region=region))
 
     def _allocate_logical_id(self, element: Any) -> str:
         """Addresses people can read: a resource's address is its construct id (``aws_vpc.main``,
