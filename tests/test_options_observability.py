@@ -351,3 +351,26 @@ def test_terraform_rejects_ecs_exec_with_a_read_only_root_filesystem(deployed):
     message = " ".join(proc.stderr.replace("│", " ").split())
     assert "Invalid value for variable" in message
     assert "set container_read_only_root_filesystem=false to use ecs_exec=true" in message
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+@pytest.mark.parametrize(("variables", "topic"), [
+    pytest.param(["alarm_sns_topic_arn=arn:aws:sns:us-east-1:123456789012:alerts"],
+                 "arn:aws:sns:us-east-1:123456789012:alerts", id="existing-topic"),
+    pytest.param([], None, id="no-topic"),
+    pytest.param(["alarms=false", "alarm_create_sns_topic=true"], None, id="alarms-off"),
+])
+def test_alarm_topic_and_actions_are_the_existing_topic_or_null_and_none(deployed, stack_json, variables, topic):
+    """The output's and the actions' expressions, evaluated by terraform for the other choices."""
+    output = stack_json["output"]["alarm_topic_arn"]["value"][2:-1]
+    actions = alarm(stack_json, "service_cpu")["alarm_actions"][2:-1]
+    args = ["console", "-var", f"container_image={IMAGE}"]
+    for assignment in variables:
+        args += ["-var", assignment]
+    env = {**os.environ, **deployed.env, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    proc = subprocess.run(["terraform", *args], cwd=deployed.stack_dir, env=env,
+                          input=f"jsonencode({{topic = {output}, actions = {actions}}})\n",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(json.loads(proc.stdout)) == {"topic": topic, "actions": [topic] if topic else []}
