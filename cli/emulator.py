@@ -10,8 +10,9 @@ no test-only settings:
    (HTTP 500, and the provider retries ``aws_appautoscaling_target`` forever) -> implemented
    with a per-ARN tag store.
 3. ECS services do not keep ``availabilityZoneRebalancing`` (nor, in 5.2.5,
-   ``healthCheckGracePeriodSeconds`` and ``enableECSManagedTags``), so every plan after apply
-   shows a diff -> the values sent at create time are stored and returned.
+   ``healthCheckGracePeriodSeconds``, ``enableECSManagedTags`` and ``enableExecuteCommand``), so
+   every plan after apply shows a diff -> the values sent at create time are stored and returned
+   (UpdateService already stores what it is sent).
 4. moto runs no containers, so a service would show 0 of N tasks running forever -> a service
    reports its desired count as running (tasks "start" at once), so a healthy stack looks healthy
    to ``byoc doctor``.
@@ -98,6 +99,7 @@ def _fill_gaps() -> None:
         service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing") or "DISABLED"
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
         service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
+        service.enable_execute_command = bool(self._get_param("enableExecuteCommand"))
         service.running_count, service.pending_count = service.desired_count, 0
         return result
 

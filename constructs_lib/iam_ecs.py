@@ -6,21 +6,36 @@
 - **task role** (``<app>-task-role``): what the application's own AWS SDK calls use.
 
 The secret read grants are attached in the stack with ``PineconeSecret.grant_read`` (grants live
-with the resource they grant on).
+with the resource they grant on). ``grant_ecs_exec`` gives the task role what ECS Exec needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import Fn, Token
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from constructs_lib.trust import service_trust
 
 # Pulled from AWS: ECR pulls and CloudWatch Logs writes for the execution role.
 ECS_TASK_EXECUTION_MANAGED_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+
+# The Session Manager channels the ECS Exec agent in the task opens. These actions have no
+# resource type, so AWS documents them on Resource "*" (ECS developer guide, "ECS Exec": IAM
+# permissions required for ECS Exec).
+ECS_EXEC_CHANNEL_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                            "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+# Session logging to CloudWatch Logs, AWS's documented set for ECS Exec: the agent checks that the
+# group exists and is encrypted (DescribeLogGroups, a list action that takes only "*"), then
+# writes its stream (CreateLogStream, DescribeLogStreams, PutLogEvents: this group only).
+ECS_EXEC_LOG_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +65,23 @@ class EcsRoles(Construct):
             self, "task", name=f"{props.app_name}-task-role", assume_role_policy=trust.json,
             description="ECS task role: the application's own AWS permissions",
             tags={"Name": f"{props.app_name}-task-role"})
+
+    def grant_ecs_exec(self, *, enabled: bool, key: KmsKey, log_group: CloudwatchLogGroup) -> IamRolePolicy:
+        """Give the task role exactly what ECS Exec needs, when ``enabled`` (the ``ecs_exec``
+        variable, a bool token): the four Session Manager channel actions, session logging to
+        ``log_group`` only, and kms:Decrypt on ``key`` (the cluster encrypts sessions with it).
+
+        The policy document has no count: it renders whatever ``ecs_exec`` says, so the IAM lint
+        (tests/test_security_scan.py) reads it on every deployment. Only the role policy that
+        attaches it is counted (0 when off: the role then has no exec permission at all)."""
+        document = DataAwsIamPolicyDocument(self, "ecs_exec", statement=[
+            {"sid": "OpenSessionManagerChannels", "effect": "Allow", "actions": ECS_EXEC_CHANNEL_ACTIONS,
+             "resources": ["*"]},
+            {"sid": "FindTheExecLogGroup", "effect": "Allow", "actions": ["logs:DescribeLogGroups"],
+             "resources": ["*"]},
+            {"sid": "WriteExecSessionLogs", "effect": "Allow", "actions": ECS_EXEC_LOG_WRITE_ACTIONS,
+             "resources": [log_group.arn, f"{log_group.arn}:log-stream:*"]},
+            {"sid": "DecryptExecSessions", "effect": "Allow", "actions": ["kms:Decrypt"], "resources": [key.arn]},
+        ])
+        return IamRolePolicy(self, "task_ecs_exec", count=Token.as_number(Fn.conditional(enabled, 1, 0)),
+                             name="ecs-exec", role=self.task_role.id, policy=document.json)

@@ -1,4 +1,5 @@
-"""kms.tf: the customer-managed key that encrypts the Secrets Manager secret and the log groups."""
+"""kms.tf: the customer-managed key that encrypts the Secrets Manager secret, the log groups, ECS
+Exec sessions and the alarm topic."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class EncryptionProps:
     partition: str
     #: Log groups this key may encrypt (CloudWatch Logs may use the key for these names only).
     log_group_names: tuple[str, ...]
+    #: The SNS topic (by name) CloudWatch alarms may publish to with this key.
+    alarm_topic_name: str
     #: Days KMS waits before deleting the key after destroy (7-30).
     deletion_window_days: int = 30
 
@@ -46,6 +49,7 @@ class Encryption(Construct):
         # Who may *decrypt the secret* is decided by the IAM policies that secrets.py grants,
         # which are scoped to this key and to calls made through Secrets Manager (kms:ViaService).
         arn_prefix = f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:"
+        topic_arn = f"arn:{props.partition}:sns:{props.region}:{props.account_id}:{props.alarm_topic_name}"
         document = DataAwsIamPolicyDocument(self, "key_policy", statement=[
             {
                 "sid": "AccountAdministersKeyThroughIam",
@@ -66,6 +70,19 @@ class Encryption(Construct):
                 # strings (parliament: MISMATCHED_TYPE), and these are exact ARNs anyway.
                 "condition": [{"test": "StringEquals", "variable": "kms:EncryptionContext:aws:logs:arn",
                                "values": [arn_prefix + name for name in props.log_group_names]}],
+            },
+            {
+                # An alarm cannot publish to a topic encrypted with a customer-managed key unless
+                # the key lets CloudWatch use it (AWS's SNS docs, "compatibility between event
+                # sources and encrypted topics"); SNS's encryption context pins it to the alarm
+                # topic (alarm_create_sns_topic; unused otherwise).
+                "sid": "CloudWatchAlarmsPublishToThisStacksAlarmTopic",
+                "effect": "Allow",
+                "principals": [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}],
+                "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "resources": [self.key.arn],
+                "condition": [{"test": "StringEquals", "variable": "kms:EncryptionContext:aws:sns:topicArn",
+                               "values": [topic_arn]}],
             },
         ])
         self.policy = KmsKeyPolicy(self, "secrets_policy", key_id=self.key.key_id, policy=document.json)

@@ -1,4 +1,5 @@
-"""logs.tf: the service's CloudWatch log group, /ecs/<app_name>, encrypted with the stack's CMK."""
+"""logs.tf: the service's CloudWatch log group, /ecs/<app_name>, and the ECS Exec session log group,
+/ecs/<app_name>/exec, both encrypted with the stack's CMK."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def service_log_group_name(app_name: str) -> str:
     return f"/ecs/{app_name}"
 
 
+def exec_log_group_name(app_name: str) -> str:
+    """The ECS Exec session log group's name; the key policy names it before the group exists."""
+    return f"/ecs/{app_name}/exec"
+
+
 @dataclass(frozen=True)
 class ServiceLogsProps:
     app_name: str
@@ -25,7 +31,7 @@ class ServiceLogsProps:
 
 
 class ServiceLogs(Construct):
-    """Handles: ``group`` (aws_cloudwatch_log_group.app)."""
+    """Handles: ``group`` (aws_cloudwatch_log_group.app), ``exec_group`` (aws_cloudwatch_log_group.exec)."""
 
     def __init__(self, scope: Construct, id: str, props: ServiceLogsProps) -> None:
         super().__init__(scope, id)
@@ -33,3 +39,9 @@ class ServiceLogs(Construct):
                                         retention_in_days=props.retention_days, kms_key_id=props.kms_key.arn,
                                         depends_on=props.depends_on,
                                         tags={"Name": f"{props.app_name}-logs"})
+        # Exists whatever ecs_exec says: the cluster's exec configuration names it, and that
+        # configuration is static (see ecs_cluster.py). Empty, it costs nothing.
+        self.exec_group = CloudwatchLogGroup(self, "exec", name=exec_log_group_name(props.app_name),
+                                             retention_in_days=props.retention_days, kms_key_id=props.kms_key.arn,
+                                             depends_on=props.depends_on,
+                                             tags={"Name": f"{props.app_name}-exec-logs"})

@@ -36,6 +36,8 @@ class AppServiceProps:
     security_group: SecurityGroup
     target_group: LbTargetGroup
     health_check_grace_period_seconds: int | float
+    #: The ``ecs_exec`` variable (a bool token): ECS Exec into the service's tasks.
+    enable_execute_command: bool
     #: Created before the service: the listener (a target group must be attached to a load
     #: balancer first) and the execution role's secret grant (or the first tasks cannot start).
     depends_on: list[ITerraformDependable] = field(default_factory=list)
@@ -60,6 +62,8 @@ class AppService(Construct):
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             health_check_grace_period_seconds=props.health_check_grace_period_seconds,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            # Takes effect for tasks started after the change (ECS starts the agent at task start).
+            enable_execute_command=props.enable_execute_command,
             # The autoscaler owns the running count after creation; re-applying must not undo it.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
             depends_on=props.depends_on,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import Fn, TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig, Token
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from constructs_lib.alarms import Alarms, AlarmsProps, alarm_topic_name
 from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
 from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
 from constructs_lib.ecs_cluster import Cluster, ClusterProps
@@ -18,7 +19,7 @@ from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsPro
 from constructs_lib.flow_logs import VpcFlowLogs, VpcFlowLogsProps, flow_log_group_name
 from constructs_lib.iam_ecs import EcsRoles, EcsRolesProps
 from constructs_lib.kms import Encryption, EncryptionProps
-from constructs_lib.logs import ServiceLogs, ServiceLogsProps, service_log_group_name
+from constructs_lib.logs import ServiceLogs, ServiceLogsProps, exec_log_group_name, service_log_group_name
 from constructs_lib.network import Network, NetworkProps
 from constructs_lib.pinecone_trust import PineconeTrust, PineconeTrustProps
 from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
@@ -57,11 +58,13 @@ class ByocStack(TerraformStack):
             public_subnet_cidrs=v["public_subnet_cidrs"].list_value,
             private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
             pinecone_vpce_services=v["pinecone_vpce_services"].list_value))
-        # One CMK for the secret and the log groups; its policy lets CloudWatch Logs use it for
-        # exactly these two groups.
+        # One CMK for the secret, the log groups, ECS Exec sessions and the alarm topic; its policy
+        # lets CloudWatch Logs use it for exactly these three groups, and CloudWatch alarms for
+        # exactly that topic.
         encryption = Encryption(self, "kms", EncryptionProps(
             app_name=app, region=region, account_id=account_id, partition=partition,
-            log_group_names=(service_log_group_name(app), flow_log_group_name(app))))
+            log_group_names=(service_log_group_name(app), flow_log_group_name(app), exec_log_group_name(app)),
+            alarm_topic_name=alarm_topic_name(app)))
         retention = v["log_retention_days"].number_value
         VpcFlowLogs(self, "flow_logs", VpcFlowLogsProps(
             app_name=app, region=region, account_id=account_id, partition=partition, vpc=network.vpc,
@@ -79,9 +82,15 @@ class ByocStack(TerraformStack):
         execution_grant = secret.grant_read(roles.execution_role, "execution_secret_read")
         secret.grant_read(roles.task_role, "task_secret_read")
 
-        cluster = Cluster(self, "ecs_cluster", ClusterProps(app_name=app))
         logs = ServiceLogs(self, "logs", ServiceLogsProps(app_name=app, retention_days=retention,
                                                           kms_key=encryption.key, depends_on=[encryption.policy]))
+        cluster = Cluster(self, "ecs_cluster", ClusterProps(app_name=app, kms_key=encryption.key,
+                                                            exec_log_group=logs.exec_group))
+        # ECS Exec (opt-in): the Session Manager endpoint and the task role's grant follow ecs_exec;
+        # the cluster's exec configuration and its log group exist always (see ecs_cluster.py).
+        ecs_exec = v["ecs_exec"].boolean_value
+        network.add_interface_endpoint("ssmmessages", count=Token.as_number(Fn.conditional(ecs_exec, 1, 0)))
+        roles.grant_ecs_exec(enabled=ecs_exec, key=encryption.key, log_group=logs.exec_group)
         container_port = v["container_port"].number_value
         alb = InternalAlb(self, "alb_internal", InternalAlbProps(
             app_name=app, vpc=network.vpc, subnets=network.private_subnets, container_port=container_port,
@@ -102,12 +111,20 @@ class ByocStack(TerraformStack):
             desired_count=v["desired_count"].number_value, subnets=network.private_subnets,
             security_group=service_sg.security_group, target_group=alb.target_group,
             health_check_grace_period_seconds=v["health_check_grace_period_seconds"].number_value,
-            depends_on=[alb.listener, execution_grant]))
+            enable_execute_command=ecs_exec, depends_on=[alb.listener, execution_grant]))
         CpuAutoscaling(self, "autoscaling", CpuAutoscalingProps(
             cluster=cluster.cluster, service=service.service,
             min_capacity=v["autoscaling_min_capacity"].number_value,
             max_capacity=v["autoscaling_max_capacity"].number_value,
             cpu_target_percent=v["autoscaling_cpu_target"].number_value))
+        # "cloudwatch_alarms": the id "alarms" is the variable's (construct ids are unique per scope).
+        alarms = Alarms(self, "cloudwatch_alarms", AlarmsProps(
+            app_name=app, enabled=v["alarms"].boolean_value, cpu_percent=v["alarm_cpu_percent"].number_value,
+            load_balancer_type=v["load_balancer_type"].string_value,
+            create_topic=v["alarm_create_sns_topic"].boolean_value,
+            existing_topic_arn=v["alarm_sns_topic_arn"].string_value, kms_key=encryption.key,
+            cluster=cluster.cluster, service=service.service, load_balancer=alb.load_balancer,
+            target_group=alb.target_group))
         trust = PineconeTrust(self, "pinecone_trust", PineconeTrustProps(
             app_name=app, partition=partition, pinecone_account_id=v["pinecone_aws_account_id"].string_value,
             external_id=v["pinecone_external_id"].string_value))
@@ -126,6 +143,8 @@ class ByocStack(TerraformStack):
             "ecs_service_name": (service.service.name, "Name of the ECS service."),
             "pinecone_byoc_role_arn": (f"${{one({trust.role.fqn}[*].arn)}}",
                                        "ARN of the Pinecone BYOC trust role, or null when not enabled."),
+            "alarm_topic_arn": (alarms.topic_arn, "ARN of the SNS topic the alarms notify (created or existing), "
+                                                  "or null when they notify none."),
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)

@@ -350,8 +350,17 @@ INPUTS: tuple[Input, ...] = (
                    "name an existing one."))),
     Input("ecs_exec", "bool",
           "ECS Exec into the service's tasks (opt-in): the ssmmessages endpoint, exactly the task-role "
-          "permissions it needs, and every session logged to a KMS-encrypted log group.",
-          default=False, checks=(_bool("ecs_exec"),)),
+          "permissions it needs, and every session logged to a KMS-encrypted log group. Needs "
+          "container_read_only_root_filesystem=false.",
+          default=False,
+          # ECS Exec's agent (bind-mounted into the container) writes under the container's root
+          # filesystem, so AWS documents read-only root filesystems as unsupported; the session
+          # would fail at run time (aws-containers/amazon-ecs-exec-checker#21).
+          checks=(_bool("ecs_exec"),
+                  ("!(var.ecs_exec && var.container_read_only_root_filesystem)",
+                   lambda v, values: not (v is True and values.get("container_read_only_root_filesystem") is True),
+                   "ecs_exec needs a writable root filesystem (ECS Exec's agent writes into the container): "
+                   "set container_read_only_root_filesystem=false to use ecs_exec=true."))),
     Input("pinecone_privatelink_region", "string",
           "Pinecone index region to reach over PrivateLink (must equal aws_region): creates the endpoint for "
           "Pinecone's published service there and the private DNS zone its hostnames need. Empty = off.",

@@ -37,8 +37,9 @@ TRUST_VARS = ["-var", "pinecone_aws_account_id=111122223333", "-var", "pinecone_
 #: Offline and quiet: no Prisma Cloud mapping download, no PyPI version check.
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
 #: The documents the stack renders; the lint must have seen at least these.
-POLICY_DOCUMENTS = {"ecs_tasks_trust", "flow_logs_trust", "flow_logs_write", "key_policy", "pinecone_trust",
-                    "secret_policy_locked", "secret_policy_open", "secret_read_policy"}
+#: (ecs_exec renders with ecs_exec off too: only the role policy attaching it is counted.)
+POLICY_DOCUMENTS = {"ecs_exec", "ecs_tasks_trust", "flow_logs_trust", "flow_logs_write", "key_policy",
+                    "pinecone_trust", "secret_policy_locked", "secret_policy_open", "secret_read_policy"}
 
 
 # --------------------------------------------------------------------------- checkov
@@ -275,7 +276,8 @@ def document(doc: dict, expression: str) -> dict:
 
 def test_log_groups_are_encrypted_with_the_cmk_once_its_policy_allows_it(stack_json):
     groups = resources(stack_json, "aws_cloudwatch_log_group")
-    assert {g["name"] for g in groups.values()} == {"/ecs/${var.app_name}", "/vpc/${var.app_name}/flow-logs"}
+    assert {g["name"] for g in groups.values()} == {"/ecs/${var.app_name}", "/vpc/${var.app_name}/flow-logs",
+                                                    "/ecs/${var.app_name}/exec"}
     for group in groups.values():
         assert group["kms_key_id"] == "${aws_kms_key.secrets.arn}"
         assert group["depends_on"] == ["aws_kms_key_policy.secrets_policy"]  # else CreateLogGroup fails
@@ -283,12 +285,13 @@ def test_log_groups_are_encrypted_with_the_cmk_once_its_policy_allows_it(stack_j
 
 def test_key_policy_lets_cloudwatch_logs_use_the_key_for_this_stacks_log_groups_only(stack_json):
     statements = document(stack_json, resources(stack_json, "aws_kms_key_policy")["secrets_policy"]["policy"])["statement"]
-    (logs,) = [s for s in statements if s["principals"][0]["type"] == "Service"]
-    assert logs["principals"][0]["identifiers"] == ["logs.${var.aws_region}.amazonaws.com"]
+    (logs,) = [s for s in statements if s["principals"][0]["identifiers"] == ["logs.${var.aws_region}.amazonaws.com"]]
+    assert logs["principals"][0]["type"] == "Service"
     (condition,) = logs["condition"]
     assert condition["variable"] == "kms:EncryptionContext:aws:logs:arn"
     assert [v.rsplit(":log-group:", 1)[1] for v in condition["values"]] == ["/ecs/${var.app_name}",
-                                                                          "/vpc/${var.app_name}/flow-logs"]
+                                                                          "/vpc/${var.app_name}/flow-logs",
+                                                                          "/ecs/${var.app_name}/exec"]
     assert all(s["resources"] == ["${aws_kms_key.secrets.arn}"] for s in statements)  # never "*"
 
 
