@@ -218,9 +218,8 @@ def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
     Read-only. Exit 0 when nothing fails, 1 otherwise.
     """
     from cli import doctor as checks
-    from cli.synth import ensure_synth
-
     from cli.cost import project_inputs
+    from cli.synth import ensure_synth
 
     s = _session(project_dir, "doctor", endpoint_url, env=env)
     result = ensure_synth(s.project)
