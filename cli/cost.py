@@ -278,35 +278,37 @@ def estimate(stack: dict, values: dict[str, Any], prices: dict[str, Any], *, inp
     if inv.alarms:
         lines.append(monthly("cloudwatch_alarm", "CloudWatch alarms", inv.alarms, "cloudwatch_alarm_month"))
     return Estimate(region, table_region, in_table, prices["as_of"], prices.get("currency", "USD"), hours,
-                    inputs_from, lines, _options(inv, p, hours), _not_included(inv, p, hours), warnings,
+                    inputs_from, lines, _options(inv, values, p, hours), _not_included(inv, p, hours), warnings,
                     dict(prices.get("sources", {})))
 
 
-def _options(inv: Inventory, p: dict[str, float], hours: int) -> list[Option]:
-    """What each of issue 7's cost options would save against this estimate (0 when already chosen)."""
+def _options(inv: Inventory, values: dict[str, Any], p: dict[str, float], hours: int) -> list[Option]:
+    """What each of issue 7's cost options would save against this estimate (0 when already chosen).
+    "Current" is the input's own value (nat_mode, endpoint_set, load_balancer_type), not a guess
+    from the counts; the savings come from the counts."""
     nat, ips = inv.nat_gateways, min(inv.public_ipv4, inv.nat_gateways)  # one EIP per NAT
     nat_cost = p["nat_gateway_hour"] * hours
     ip_cost = p["public_ipv4_hour"] * hours
     extra = [e for e in inv.endpoints if e.aws and e.service in FULL_ENDPOINTS and e.service not in MINIMAL_ENDPOINTS]
     extra_azs = sum(e.azs for e in extra)
-    albs, nlbs = inv.load_balancers.count("application"), inv.load_balancers.count("network")
+    albs = inv.load_balancers.count("application")
     return [
         Option("nat_single", "NAT gateways: a single one", max(nat - 1, 0) * nat_cost + max(ips - 1, 0) * ip_cost,
                f"{_count(max(nat - 1, 0), 'NAT gateway')} + {_count(max(ips - 1, 0), 'public IPv4 address')} fewer; "
-               "one AZ's NAT carries both AZs' internet traffic", nat == 1),
+               "one AZ's NAT carries both AZs' internet traffic", values.get("nat_mode") == "single"),
         Option("nat_none", "NAT gateways: none", nat * nat_cost + ips * ip_cost,
                f"{_count(nat, 'NAT gateway')} + {_count(ips, 'public IPv4 address')} fewer; no internet egress at "
                "all: Pinecone's control plane (index management) is on the public internet, only its data plane "
                "is on PrivateLink",
-               nat == 0),
+               values.get("nat_mode") == "none"),
         Option("endpoints_minimal", "Endpoint set: minimal", extra_azs * p["interface_endpoint_az_hour"] * hours,
                f"drops {', '.join(e.service for e in extra) or 'nothing'} ({_count(len(extra), 'endpoint')}, "
                f"{_count(extra_azs, 'endpoint-AZ')}); keeps {', '.join(MINIMAL_ENDPOINTS)} and the S3 gateway",
-               not extra and any(e.service in MINIMAL_ENDPOINTS for e in inv.endpoints)),
+               values.get("endpoint_set") == "minimal"),
         Option("nlb", "Network Load Balancer instead of the ALB", albs * (p["alb_hour"] - p["nlb_hour"]) * hours,
                f"{_count(albs, 'ALB')} at {_usd(p['alb_hour'])}/h -> NLB at {_usd(p['nlb_hour'])}/h; capacity units "
                f"{_usd(p['nlb_lcu_hour'])} instead of {_usd(p['alb_lcu_hour'])} per hour (traffic-dependent)",
-               albs == 0 and nlbs > 0),
+               values.get("load_balancer_type") == "network"),
     ]
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
 from cli.policy import SecretPolicy
+from cli.tfexpr import Evaluator, ExprError
 from stacks import SECRET_JSON_KEY
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
@@ -60,10 +61,28 @@ def _ref_to(value: Any, kind: str) -> list[str]:
     return [name for t, name, _a in _refs(value) if t == kind]
 
 
+def _created(doc: dict, values: dict[str, Any]) -> dict[str, dict[str, dict]]:
+    """The JSON's resources that a plan with these inputs would create at least once: each
+    ``count``/``for_each`` evaluated (``cli.tfexpr``, as ``byoc cost`` does), so that e.g.
+    ``nat_mode = none`` has no NAT route and ``endpoint_set = minimal`` no kms endpoint. A count
+    that cannot be evaluated keeps its resource (checked as if created)."""
+    ev = Evaluator(doc, values)
+    created: dict[str, dict[str, dict]] = {}
+    for kind, bodies in (doc.get("resource") or {}).items():
+        for name, body in bodies.items():
+            try:
+                if not ev.instances(body):
+                    continue
+            except ExprError:
+                pass
+            created.setdefault(kind, {})[name] = body
+    return created
+
+
 class StackJson:
-    def __init__(self, doc: dict) -> None:
+    def __init__(self, doc: dict, values: dict[str, Any] | None = None) -> None:
         self.doc = doc
-        self.resources = doc.get("resource", {})
+        self.resources = _created(doc, values or {})
         self.data = doc.get("data", {})
 
     def all(self, kind: str) -> dict[str, dict]:
@@ -128,8 +147,10 @@ def _allows(statements: list[dict], action: str, resource_ref: str) -> bool:
     return False
 
 
-def static_checks(doc: dict) -> list[Check]:
-    j = StackJson(doc)
+def static_checks(doc: dict, values: dict[str, Any] | None = None) -> list[Check]:
+    """The checks on the synthesized JSON, for the resources these input ``values`` create
+    (missing inputs: the variables' defaults)."""
+    j = StackJson(doc, values)
     checks: list[Check] = []
     tasks = j.task_definitions()
     if not tasks:

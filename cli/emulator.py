@@ -24,6 +24,10 @@ no test-only settings:
 7. S3 bucket policies are evaluated without their conditions, so the state bucket's
    "deny unless HTTPS" statement denies every request -> statements with a Condition are left
    out of moto's evaluation (it cannot evaluate them; the real S3 does).
+8. (found here, 5.2.5) ``CreateHostedZone`` with a VPC makes a *public* zone unless
+   ``HostedZoneConfig.PrivateZone`` is also sent; AWS makes it private (the VPC is what makes a
+   zone private, and the AWS provider sends only the VPC). The next plan then tries to associate
+   the VPC again and fails (PublicZoneVPCAssociation) -> a VPC in the request makes the zone private.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
@@ -129,6 +133,23 @@ def _fill_gaps() -> None:
         return IAMPolicy(json.dumps(doc)).is_action_permitted(action, resource)
 
     FakeBucket.get_permission = bucket_permission
+
+    from moto.route53.responses import Route53
+
+    original_create_hosted_zone = Route53.create_hosted_zone
+
+    def create_hosted_zone(self):
+        if not self._get_param("VPC.VPCId"):
+            return original_create_hosted_zone(self)
+        get_bool = self._get_bool_param
+        self._get_bool_param = lambda name, if_none=None: (
+            True if name == "HostedZoneConfig.PrivateZone" else get_bool(name, if_none))
+        try:
+            return original_create_hosted_zone(self)
+        finally:
+            del self._get_bool_param
+
+    Route53.create_hosted_zone = create_hosted_zone
 
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))

@@ -151,7 +151,22 @@ class Session:
 
 # -- deploy ------------------------------------------------------------------------------
 
+def network_warnings(values: dict[str, Any]) -> list[str]:
+    """What the chosen network options cut off, said before anything is planned."""
+    if values.get("nat_mode") != "none":
+        return []
+    region = values.get("pinecone_privatelink_region") or ""
+    data_plane = (f"over PrivateLink (pinecone_privatelink_region = {region})" if region else
+                  "only over PrivateLink, and pinecone_privatelink_region is not set: the tasks cannot reach "
+                  "Pinecone at all")
+    return [f"WARNING: nat_mode = none: the tasks have no internet access. Pinecone's control plane (index "
+            f"management, api.pinecone.io) is on the public internet and unreachable from them; only its data "
+            f"plane (index hosts) is reachable, {data_plane}."]
+
+
 def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool) -> dict[str, Any]:
+    for warning in network_warnings(values):
+        say(warning)
     tf = s.prepare(values["aws_region"])
     say("Terraform: plan ...")
     summary, plan_file = s.plan(tf, values)

@@ -218,11 +218,14 @@ def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
     Read-only. Exit 0 when nothing fails, 1 otherwise.
     """
     from cli import doctor as checks
+    from cli.cost import project_inputs
     from cli.synth import ensure_synth
 
     s = _session(project_dir, "doctor", endpoint_url, env=env)
     result = ensure_synth(s.project)
-    static_results = checks.static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()))
+    # Evaluated with the inputs it is deployed with (else byoc.toml's): nat_mode, endpoint_set, ...
+    static_results = checks.static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()),
+                                          project_inputs(s.project)[0])
     live_results = None
     if not static and s.project.has_deployment():
         values = s.deployed_inputs()

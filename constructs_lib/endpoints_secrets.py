@@ -28,4 +28,7 @@ class SecretEndpoints(Construct):
         # ECS (platform 1.4.0+) fetches secrets from the task's own ENI, so with private DNS on
         # this endpoint the fetch never leaves the VPC, and the secret policy can demand it.
         self.secretsmanager: VpcEndpoint = props.network.add_interface_endpoint("secretsmanager", scope=self)
-        self.kms: VpcEndpoint = props.network.add_interface_endpoint("kms", scope=self)
+        # Only in the full endpoint set: tasks never call KMS themselves (Secrets Manager decrypts
+        # the secret), so the minimal set does without it. Counted: refer to it as kms[0].
+        self.kms: VpcEndpoint = props.network.add_interface_endpoint(
+            "kms", scope=self, count=props.network.full_endpoint_set_count)

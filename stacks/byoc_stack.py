@@ -21,6 +21,7 @@ from constructs_lib.iam_ecs import EcsRoles, EcsRolesProps
 from constructs_lib.kms import Encryption, EncryptionProps
 from constructs_lib.logs import ServiceLogs, ServiceLogsProps, exec_log_group_name, service_log_group_name
 from constructs_lib.network import Network, NetworkProps
+from constructs_lib.pinecone_dns import PineconeDns, PineconeDnsProps
 from constructs_lib.pinecone_trust import PineconeTrust, PineconeTrustProps
 from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
 from constructs_lib.service import AppService, AppServiceProps
@@ -57,7 +58,10 @@ class ByocStack(TerraformStack):
             app_name=app, region=region, vpc_cidr=v["vpc_cidr"].string_value,
             public_subnet_cidrs=v["public_subnet_cidrs"].list_value,
             private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
-            pinecone_vpce_services=v["pinecone_vpce_services"].list_value))
+            pinecone_vpce_services=v["pinecone_vpce_services"].list_value,
+            nat_mode=v["nat_mode"].string_value, endpoint_set=v["endpoint_set"].string_value,
+            pinecone_privatelink_region=v["pinecone_privatelink_region"].string_value))
+        PineconeDns(self, "pinecone_dns", PineconeDnsProps(app_name=app, network=network))
         # One CMK for the secret, the log groups, ECS Exec sessions and the alarm topic; its policy
         # lets CloudWatch Logs use it for exactly these three groups, and CloudWatch alarms for
         # exactly that topic.

@@ -363,7 +363,8 @@ INPUTS: tuple[Input, ...] = (
                    "set container_read_only_root_filesystem=false to use ecs_exec=true."))),
     Input("pinecone_privatelink_region", "string",
           "Pinecone index region to reach over PrivateLink (must equal aws_region): creates the endpoint for "
-          "Pinecone's published service there and the private DNS zone its hostnames need. Empty = off.",
+          "Pinecone's published service there and the private DNS zone its hostnames need. Empty = off. A "
+          "non-empty pinecone_vpce_services wins (the zone then only if it holds the region's service).",
           default="",
           checks=((f'var.pinecone_privatelink_region == "" || (contains({_hcl_strings(tuple(PINECONE_PRIVATELINK))}, '
                    'var.pinecone_privatelink_region) && var.pinecone_privatelink_region == var.aws_region)',

@@ -146,42 +146,24 @@ def test_region_outside_the_table_shows_the_us_east_1_estimate_labelled_as_such(
 
 # -- counting from the JSON, with expressions evaluated from the inputs ---------------------------
 
-def with_cost_options(stack_json: dict) -> dict:
-    """The stack with issue 7's options written the way a stack would: a variable drives the second
-    NAT and its EIP (count), the endpoint set (for_each) and the load balancer type."""
+def with_nlb_option(stack_json: dict) -> dict:
+    """The stack with the load balancer type driven by its variable, as the load-balancer option
+    writes it (nat_mode and endpoint_set already drive the real stack's counts)."""
     stack = copy.deepcopy(stack_json)
-    stack["variable"]["nat_gateways"] = {"type": "string", "default": "one_per_az"}
-    stack["variable"]["endpoint_set"] = {"type": "string", "default": "full"}
-    stack["variable"]["load_balancer"] = {"type": "string", "default": "alb"}
-    second = '${var.nat_gateways == "one_per_az" ? 1 : 0}'
-    stack["resource"]["aws_nat_gateway"]["nat_1"]["count"] = second
-    stack["resource"]["aws_eip"]["nat_1"]["count"] = second
-    first = '${lookup({"none" = 0, "single" = 1}, var.nat_gateways, 1)}'
-    stack["resource"]["aws_nat_gateway"]["nat_0"]["count"] = first
-    stack["resource"]["aws_eip"]["nat_0"]["count"] = first
-    endpoints = stack["resource"]["aws_vpc_endpoint"]
-    template = dict(endpoints["ecr_api"])
-    for name in ("ec2", "ecr_api", "ecr_dkr", "kms", "logs", "secretsmanager", "ssm", "sts"):
-        del endpoints[name]
-    stack.setdefault("locals", {})["endpoints"] = {
-        "full": ["ecr.api", "ecr.dkr", "logs", "ssm", "ec2", "sts", "secretsmanager", "kms"],
-        "minimal": ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]}
-    endpoints["aws"] = {**template, "for_each": "${toset(local.endpoints[var.endpoint_set])}",
-                        "service_name": "com.amazonaws.${var.aws_region}.${each.value}"}
-    stack["resource"]["aws_lb"]["main"]["load_balancer_type"] = \
-        '${var.load_balancer == "nlb" ? "network" : "application"}'
+    stack["resource"]["aws_lb"]["main"]["load_balancer_type"] = "${var.load_balancer_type}"
     return stack
 
 
 def test_option_defaults_give_the_seed_layout(stack_json, prices):
-    estimate = cost.estimate(with_cost_options(stack_json), inputs(), prices)
+    estimate = cost.estimate(with_nlb_option(stack_json), inputs(), prices)
     assert estimate.as_dict()["total_monthly"] == 216.64
     assert estimate.warnings == []
+    assert [o.key for o in estimate.options if o.current] == []
 
 
 def test_options_set_in_the_inputs_are_counted_and_shown_as_current(stack_json, prices):
-    stack = with_cost_options(stack_json)
-    chosen = inputs(nat_gateways="single", endpoint_set="minimal", load_balancer="nlb")
+    stack = with_nlb_option(stack_json)
+    chosen = inputs(nat_mode="single", endpoint_set="minimal", load_balancer_type="network")
     estimate = cost.estimate(stack, chosen, prices)
 
     assert line(estimate, "nat_gateway").quantity == 1
@@ -196,8 +178,17 @@ def test_options_set_in_the_inputs_are_counted_and_shown_as_current(stack_json, 
     assert full.total_monthly - estimate.total_monthly == pytest.approx(
         HOURS * (NAT_H + IPV4_H + 4 * 2 * ENDPOINT_AZ_H + ALB_H - NLB_H))
 
-    no_nat = cost.estimate(stack, inputs(nat_gateways="none"), prices)
-    assert line(no_nat, "nat_gateway").quantity == 0 and option(no_nat, "nat_none").current
+    no_nat = cost.estimate(stack, inputs(nat_mode="none"), prices)
+    assert line(no_nat, "nat_gateway").quantity == 0 and line(no_nat, "public_ipv4").quantity == 0
+    assert [o.key for o in no_nat.options if o.current] == ["nat_none"]
+
+
+def test_current_option_is_the_input_value_not_a_guess_from_the_counts(stack_json, prices):
+    # The same ALB count with either value of load_balancer_type in a stack that ignores it:
+    # "current" follows the input, as the stack's variables decide what a plan creates.
+    for lb_type, current in (("application", []), ("network", ["nlb"])):
+        estimate = cost.estimate(stack_json, inputs(load_balancer_type=lb_type), prices)
+        assert [o.key for o in estimate.options if o.current] == current
 
 
 def test_a_count_that_cannot_be_evaluated_is_a_warning_not_a_silent_guess(stack_json, prices):

@@ -333,20 +333,24 @@ def test_two_public_and_two_private_subnets_over_two_azs(built):
 
 
 def test_each_private_subnet_routes_through_the_nat_of_its_own_az(built):
+    """The default (nat_mode = per_az); single and none: tests/test_options_network.py."""
     doc = built.json
     nats = resources(doc, "aws_nat_gateway")
     eips = resources(doc, "aws_eip")
     assert len(nats) == 2 and len(eips) == 2
     associations = {ref(a["subnet_id"])[1]: ref(a["route_table_id"])[1]
-                    for a in resources(doc, "aws_route_table_association").values()}
+                    for a in resources(doc, "aws_route_table_association").values() if "count" not in a}
     routes = resources(doc, "aws_route")
     for i in (0, 1):
         table = associations[f"private_{i}"]
         (default_route,) = [r for r in routes.values() if r["route_table_id"] == f"${{aws_route_table.{table}.id}}"
                             and r["destination_cidr_block"] == "0.0.0.0/0"]
-        nat = nats[ref(default_route["nat_gateway_id"])[1]]
-        assert nat["subnet_id"] == f"${{aws_subnet.public_{i}.id}}"
-        assert ref(nat["allocation_id"])[0] == "aws_eip"
+        # per_az: the first NAT of the expression is this AZ's own (nat_1 exists only then).
+        own = re.match(r"\$\{(?:concat\()?aws_nat_gateway\.(nat_\d)\[", default_route["nat_gateway_id"]).group(1)
+        assert own == f"nat_{i}"
+        nat = nats[own]
+        assert nat["subnet_id"] == f"${{aws_subnet.public_{i}[0].id}}"
+        assert nat["allocation_id"] == f"${{aws_eip.nat_{i}[0].id}}"
     assert associations["private_0"] != associations["private_1"]
 
 
@@ -386,7 +390,8 @@ def test_add_interface_endpoint_refuses_a_second_endpoint_for_one_service(built)
 
 def test_pinecone_privatelink_endpoints_follow_the_variable(built):
     (endpoint,) = [e for e in resources(built.json, "aws_vpc_endpoint").values() if "for_each" in e]
-    assert endpoint["for_each"] == "${toset(var.pinecone_vpce_services)}"
+    assert endpoint["for_each"] == "${toset(local.pinecone_endpoint_services)}"
+    assert "var.pinecone_vpce_services" in built.json["locals"]["pinecone_endpoint_services"]
     assert endpoint["service_name"] == "${each.value}"
     assert endpoint["vpc_endpoint_type"] == "Interface"
 
