@@ -23,6 +23,10 @@ no test-only settings:
 7. S3 bucket policies are evaluated without their conditions, so the state bucket's
    "deny unless HTTPS" statement denies every request -> statements with a Condition are left
    out of moto's evaluation (it cannot evaluate them; the real S3 does).
+8. (found here, 5.2.5) Route 53 makes a zone private only when ``HostedZoneConfig.PrivateZone``
+   is sent, but AWS makes a zone created with a ``VPC`` private, and the provider sends only the
+   VPC: the zone comes out public and associating the VPC fails (PublicZoneVPCAssociation) ->
+   a CreateHostedZone that names a VPC creates a private zone.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
@@ -127,6 +131,23 @@ def _fill_gaps() -> None:
         return IAMPolicy(json.dumps(doc)).is_action_permitted(action, resource)
 
     FakeBucket.get_permission = bucket_permission
+
+    from moto.route53.responses import Route53
+
+    original_create_hosted_zone = Route53.create_hosted_zone
+
+    def create_hosted_zone(self):
+        if self._get_param("VPC.VPCId") is None or self._get_param("HostedZoneConfig.PrivateZone") is not None:
+            return original_create_hosted_zone(self)
+        read_bool = self._get_bool_param
+        self._get_bool_param = lambda name, if_none=None: (
+            True if name == "HostedZoneConfig.PrivateZone" else read_bool(name, if_none))
+        try:
+            return original_create_hosted_zone(self)
+        finally:
+            del self._get_bool_param
+
+    Route53.create_hosted_zone = create_hosted_zone
 
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))
