@@ -60,7 +60,8 @@ def _count(condition) -> float:
 
 class InternalAlb(Construct):
     """Handles: ``security_group``, ``load_balancer``, ``target_group``, ``listener`` (port 80,
-    count 0 on an NLB with a certificate), ``tls_listener`` (port 443, count 1 with a certificate)."""
+    count 0 on an NLB with a certificate), ``tls_listener`` (port 443, count 1 with a certificate),
+    ``tls`` (the condition "a certificate is set", for outputs)."""
 
     def __init__(self, scope: Construct, id: str, props: InternalAlbProps) -> None:
         super().__init__(scope, id)
@@ -99,9 +100,10 @@ class InternalAlb(Construct):
             # Request smuggling guard: drop headers that are not valid HTTP field names (ALB only:
             # an NLB does not parse HTTP).
             drop_invalid_header_fields=application,
-            # An ALB always balances across zones; an NLB does not by default, and a single task
-            # would leave the other zone's node with nothing to send to.
-            enable_cross_zone_load_balancing=network,
+            # An ALB always balances across zones (unset there, as before this option); an NLB does
+            # not by default, and a single task would leave the other zone's node with nothing to
+            # send to.
+            enable_cross_zone_load_balancing=Fn.conditional(network, True, Token.null_value()),
             # On by default: `terraform destroy` then fails until an apply turns it off, which
             # `byoc destroy` does first (plain terraform: apply -var alb_deletion_protection=false).
             enable_deletion_protection=props.deletion_protection,
@@ -125,8 +127,9 @@ class InternalAlb(Construct):
         # by count: Terraform may create the new one before deleting the old, and AWS refuses a
         # second listener on a port (DuplicateListener). The `redirect` block is static, because
         # checkov's listener checks cannot read a `dynamic` block in JSON; the provider ignores
-        # it on a forward action (no perpetual diff: tests/test_options_load_balancer.py re-plans
-        # after applying both modes), and `target_group_arn` is null on a redirect.
+        # it on a forward action (no perpetual diff: a re-plan after apply is empty for the HTTP
+        # forward in tests/test_security_scan.py, for the redirect and the TCP forward in
+        # tests/test_options_load_balancer.py), and `target_group_arn` is null on a redirect.
         self.listener = LbListener(
             self, "http", count=_count(plain_port), load_balancer_arn=self.load_balancer.arn,
             port=LISTENER_PORT, protocol=l4_or_http,

@@ -46,7 +46,8 @@ def test_load_balancer_type_is_the_variable_and_alb_only_settings_follow_it(stac
     assert lb["load_balancer_type"] == "${var.load_balancer_type}"
     assert stack_json["variable"]["load_balancer_type"]["default"] == "application"
     assert lb["drop_invalid_header_fields"] == f"${{!{NETWORK}}}"
-    assert lb["enable_cross_zone_load_balancing"] == f"${{{NETWORK}}}"
+    # Unset on an ALB (always cross-zone), on for an NLB (one task would leave a zone's node idle).
+    assert lb["enable_cross_zone_load_balancing"] == f"${{{NETWORK} ? true : null}}"
     # Security groups on both types (an NLB takes them only at creation).
     assert lb["security_groups"] == ["${aws_security_group.alb.id}"]
     # The ALB keeps its name (no replacement of existing deployments); the NLB has its own.
@@ -297,6 +298,7 @@ def test_switching_to_an_nlb_replaces_the_load_balancer_and_keeps_tls_on_443_onl
     (lb,) = seen.balancers
     assert (lb["Type"], lb["LoadBalancerName"]) == ("network", f"{APP}-nlb")
     assert lb["LoadBalancerArn"] != before.balancers[0]["LoadBalancerArn"]
+    assert seen.attributes["load_balancing.cross_zone.enabled"] == "true"
     # Layer 4 cannot redirect: with a certificate the NLB listens on 443 (TLS) only.
     assert sorted(seen.listeners) == [443]
     tls = seen.listeners[443]
