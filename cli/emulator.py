@@ -139,11 +139,11 @@ def _fill_gaps() -> None:
     original_create_hosted_zone = Route53.create_hosted_zone
 
     def create_hosted_zone(self):
-        if not self._get_param("VPC.VPCId"):
+        if self._get_param("VPC.VPCId") is None or self._get_param("HostedZoneConfig.PrivateZone") is not None:
             return original_create_hosted_zone(self)
-        get_bool = self._get_bool_param
+        read_bool = self._get_bool_param
         self._get_bool_param = lambda name, if_none=None: (
-            True if name == "HostedZoneConfig.PrivateZone" else get_bool(name, if_none))
+            True if name == "HostedZoneConfig.PrivateZone" else read_bool(name, if_none))
         try:
             return original_create_hosted_zone(self)
         finally:

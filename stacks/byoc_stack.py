@@ -14,6 +14,7 @@ from constructs import Construct
 from constructs_lib.alarms import Alarms, AlarmsProps, alarm_topic_name
 from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
 from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
+from constructs_lib.dns_private import PrivateDns, PrivateDnsProps
 from constructs_lib.ecs_cluster import Cluster, ClusterProps
 from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsProps
 from constructs_lib.flow_logs import VpcFlowLogs, VpcFlowLogsProps, flow_log_group_name
@@ -100,7 +101,12 @@ class ByocStack(TerraformStack):
             app_name=app, vpc=network.vpc, subnets=network.private_subnets, container_port=container_port,
             health_check_path=v["health_check_path"].string_value,
             deletion_protection=v["alb_deletion_protection"].boolean_value,
-            access_logs_bucket=v["alb_access_logs_bucket"].string_value))
+            access_logs_bucket=v["alb_access_logs_bucket"].string_value,
+            load_balancer_type=v["load_balancer_type"].string_value,
+            certificate_arn=v["certificate_arn"].string_value, tls_policy=v["tls_policy"].string_value))
+        dns = PrivateDns(self, "dns_private", PrivateDnsProps(
+            app_name=app, vpc=network.vpc, load_balancer=alb.load_balancer,
+            name=v["private_dns_name"].string_value))
         service_sg = ServiceSecurityGroup(self, "sg_app", ServiceSecurityGroupProps(
             app_name=app, vpc=network.vpc, container_port=container_port,
             alb_security_group=alb.security_group))
@@ -115,7 +121,7 @@ class ByocStack(TerraformStack):
             desired_count=v["desired_count"].number_value, subnets=network.private_subnets,
             security_group=service_sg.security_group, target_group=alb.target_group,
             health_check_grace_period_seconds=v["health_check_grace_period_seconds"].number_value,
-            enable_execute_command=ecs_exec, depends_on=[alb.listener, execution_grant]))
+            enable_execute_command=ecs_exec, depends_on=[alb.listener, alb.tls_listener, execution_grant]))
         CpuAutoscaling(self, "autoscaling", CpuAutoscalingProps(
             cluster=cluster.cluster, service=service.service,
             min_capacity=v["autoscaling_min_capacity"].number_value,
@@ -133,10 +139,20 @@ class ByocStack(TerraformStack):
             app_name=app, partition=partition, pinecone_account_id=v["pinecone_aws_account_id"].string_value,
             external_id=v["pinecone_external_id"].string_value))
 
+        # https:// with a certificate (port 443), else http:// (port 80); the private name when set.
+        scheme = Token.as_string(Fn.conditional(alb.tls, "https", "http"))
+        host = Token.as_string(Fn.conditional(dns.enabled, v["private_dns_name"].string_value,
+                                              alb.load_balancer.dns_name))
+        service_url = f"{scheme}://{host}"
         outputs: dict[str, tuple[Any, str]] = {
             "byoc_secret_arn": (secret.secret.arn, "ARN of the Secrets Manager secret holding PINECONE_API_KEY (value set out of band)."),
             "byoc_secret_name": (secret.secret.name, "Name of the Secrets Manager secret."),
-            "alb_dns_name": (alb.load_balancer.dns_name, "DNS name of the internal ALB (reachable from inside the VPC)."),
+            "alb_dns_name": (alb.load_balancer.dns_name,
+                             "DNS name of the internal load balancer, ALB or NLB (reachable from inside the VPC)."),
+            "service_url": (service_url, "URL of the service from inside the VPC: https:// with certificate_arn, "
+                                         "the private_dns_name when set, else the load balancer's DNS name."),
+            "private_dns_zone_id": (f"${{one({dns.zone.fqn}[*].zone_id)}}",
+                                    "ID of the private hosted zone of private_dns_name, or null when not set."),
             "ecs_task_role_arn": (roles.task_role.arn, "ARN of the ECS task role (the application's own AWS calls)."),
             "ecs_execution_role_arn": (roles.execution_role.arn, "ARN of the ECS execution role (injects the secret at task start)."),
             "vpc_id": (network.vpc.id, "ID of the VPC."),

@@ -308,15 +308,22 @@ INPUTS: tuple[Input, ...] = (
           default="full", checks=(_one_of("endpoint_set", ENDPOINT_SETS),)),
     Input("load_balancer_type", "string",
           "application (ALB, layer 7, the seed's) or network (NLB, layer 4, for services that need no HTTP "
-          "routing).",
+          "routing). Changing it replaces the load balancer and its target group (a short outage; turn "
+          "alb_deletion_protection off first).",
           default="application", checks=(_one_of("load_balancer_type", LOAD_BALANCER_TYPES),)),
     Input("certificate_arn", "string",
-          "ACM certificate for a listener on 443 (HTTPS on an ALB, TLS on an NLB); the ALB's port 80 then "
-          "redirects to it. Empty = plain HTTP inside the VPC.",
+          "ACM certificate (in aws_region) for a listener on 443: HTTPS on an ALB, whose port 80 then "
+          "redirects (301) to it; TLS on an NLB, which then has no port 80 (layer 4 cannot redirect). "
+          "Empty = plain HTTP on port 80 inside the VPC.",
           default="",
           checks=((f'can(regex("{ACM_ARN_RE}", var.certificate_arn))', _matches(ACM_ARN_RE),
                    "certificate_arn must be an ACM certificate ARN such as "
-                   "arn:aws:acm:us-east-1:123456789012:certificate/<id> (or empty)."),)),
+                   "arn:aws:acm:us-east-1:123456789012:certificate/<id> (or empty)."),
+                  # A load balancer can only use a certificate of its own region.
+                  ('var.certificate_arn == "" || try(split(":", var.certificate_arn)[3], "") == var.aws_region',
+                   lambda v, values: v == "" or v.split(":")[3:4] == [values.get("aws_region")],
+                   "certificate_arn must be a certificate in aws_region: a load balancer cannot use an ACM "
+                   "certificate of another region."))),
     Input("tls_policy", "string", "ELB security policy of the 443 listener (TLS 1.2 or newer only).",
           default=TLS_POLICIES[0], checks=(_one_of("tls_policy", TLS_POLICIES),)),
     Input("private_dns_name", "string",

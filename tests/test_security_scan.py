@@ -1,9 +1,11 @@
 """Security scans of the generated stack, against the checked-in configs.
 
-- checkov on the synthesized JSON (``--framework terraform_json``) and on two ``terraform show
-  -json`` plans made against the moto emulator: a fresh deploy's, and one after apply, where
-  every value is known (the container definition, rendered policies, security-group egress);
-  0 failed checks with ``.checkov.yaml``, whose every skip has a reason and is still needed.
+- checkov on the synthesized JSON (``--framework terraform_json``) and on three ``terraform show
+  -json`` plans made against the moto emulator: a fresh deploy's, one after apply, where
+  every value is known (the container definition, rendered policies, security-group egress),
+  and a fresh deploy's with TLS and a private DNS name on (``certificate_arn``,
+  ``private_dns_name``); 0 failed checks with ``.checkov.yaml``, whose every skip has a reason and
+  is still needed, and the HTTPS checks it skips for the default HTTP mode pass in TLS mode.
 - parliament on every rendered ``data.aws_iam_policy_document`` statement: no findings with
   ``.parliament.yaml``, whose every ignore has a reason and still matches a finding.
 - What the hardening added, at the JSON level (one behaviour each).
@@ -34,6 +36,11 @@ CHECKOV_CONFIG = REPO / ".checkov.yaml"
 PARLIAMENT_CONFIG = REPO / ".parliament.yaml"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 TRUST_VARS = ["-var", "pinecone_aws_account_id=111122223333", "-var", "pinecone_external_id=byoc-scan-external-id"]
+#: The TLS option (a plan needs no real certificate) and a private DNS name.
+TLS_VARS = ["-var", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/0b7d3c2e-scan",
+            "-var", "private_dns_name=api.internal.byoc-scan"]
+#: Skipped for the default plain-HTTP mode only: TLS mode must pass them.
+HTTPS_CHECKS = {"CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_20"}
 #: Offline and quiet: no Prisma Cloud mapping download, no PyPI version check.
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
 #: The documents the stack renders; the lint must have seen at least these.
@@ -102,6 +109,7 @@ class ScannedDeployment:
     folder: Path
     create_plan: Path   # `terraform show -json` of the first plan (nothing exists yet)
     again_plan: Path    # ... of a plan after apply: every value known
+    tls_plan: Path      # ... of a first plan with TLS_VARS (HTTPS on 443, port 80 redirecting)
     state: dict         # `terraform show -json` of the state
 
 
@@ -122,11 +130,14 @@ def scanned_deployment(project_copy_module, aws_env_module, tmp_path_factory) ->
     tf("init", "-input=false", "-no-color")
     tf("plan", "-input=false", "-no-color", "-out=create.tfplan", *variables)
     (folder / "create.json").write_text(tf("show", "-json", "create.tfplan"))
+    tf("plan", "-input=false", "-no-color", "-out=tls.tfplan", *variables, *TLS_VARS)
+    (folder / "tls.json").write_text(tf("show", "-json", "tls.tfplan"))
     tf("apply", "-input=false", "-no-color", "create.tfplan")
     # Nothing may drift after apply (the emulator fills the gaps new resources expose).
     tf("plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=again.tfplan", *variables)
     (folder / "again.json").write_text(tf("show", "-json", "again.tfplan"))
-    return ScannedDeployment(folder, folder / "create.json", folder / "again.json", json.loads(tf("show", "-json")))
+    return ScannedDeployment(folder, folder / "create.json", folder / "again.json", folder / "tls.json",
+                             json.loads(tf("show", "-json")))
 
 
 def test_checkov_json_scan_parses_the_stack_and_fails_no_check(json_scan_dir):
@@ -134,8 +145,10 @@ def test_checkov_json_scan_parses_the_stack_and_fails_no_check(json_scan_dir):
     assert report.parsing_errors == []
     assert report.failed == set(), sorted(report.failed)
     assert len(report.passed) >= 150
-    # The load balancer's own checks ran (a `dynamic` block there makes them crash and drop out).
-    assert "CKV_AWS_131" in report.ids("passed")  # drops invalid header fields
+    # The load balancer was parsed and judged (graph checks). Its resource checks (headers,
+    # deletion protection, ...) answer UNKNOWN here, as load_balancer_type is a variable: the plan
+    # scans, where variables are values, judge them.
+    assert ("CKV2_AWS_28", "aws_lb.main") in report.passed
 
 
 @pytest.mark.terraform
@@ -144,8 +157,9 @@ def test_checkov_plan_scan_of_a_fresh_deploy_fails_no_check(scanned_deployment):
     report = checkov(["-f", str(scanned_deployment.create_plan)], "terraform_plan", scanned_deployment.folder)
     assert report.failed == set(), sorted(report.failed)
     assert len(report.passed) >= 100
-    # Variables are values here: deletion protection is really on by default.
-    assert ("CKV_AWS_150", "aws_lb.main") in report.passed
+    # Variables are values here: deletion protection is really on by default, and the ALB (the
+    # default type) drops invalid header fields.
+    assert {("CKV_AWS_150", "aws_lb.main"), ("CKV_AWS_131", "aws_lb.main")} <= report.passed
 
 
 @pytest.mark.terraform
@@ -157,6 +171,22 @@ def test_checkov_plan_scan_after_apply_sees_the_container_and_egress_and_fails_n
     # and the security-group egress rules.
     assert {("CKV_AWS_336", "aws_ecs_task_definition.app"), ("CKV_AWS_334", "aws_ecs_task_definition.app"),
             ("CKV_AWS_382", "aws_vpc_security_group_egress_rule.service_https_out")} <= report.passed
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_checkov_plan_scan_with_tls_passes_the_https_checks_and_fails_no_other(scanned_deployment):
+    # Without the config: the HTTPS checks it skips (for the default mode) must run and pass here.
+    report = checkov(["-f", str(scanned_deployment.tls_plan)], "terraform_plan", scanned_deployment.folder,
+                     config=False)
+    assert HTTPS_CHECKS <= report.ids("passed"), sorted(HTTPS_CHECKS - report.ids("passed"))
+    assert report.ids("failed") & HTTPS_CHECKS == set(), sorted(report.failed)
+    assert report.ids("failed") <= set(declared_skips()) - HTTPS_CHECKS, sorted(report.failed)
+    # The listeners it judged are the TLS mode's: HTTPS on 443 and the redirect on 80.
+    assert {("CKV_AWS_2", "aws_lb_listener.https[0]"), ("CKV_AWS_2", "aws_lb_listener.http[0]"),
+            ("CKV_AWS_103", "aws_lb_listener.https[0]")} <= report.passed
+    # The private zone is in this plan, and declared skips cover whatever it fails.
+    assert any(resource.startswith("aws_route53_zone.private") for _c, resource in report.passed)
 
 
 @pytest.mark.terraform
@@ -173,6 +203,7 @@ def test_checkov_skips_have_reasons_and_are_exactly_what_the_scans_need(json_sca
         checkov(["-d", str(json_scan_dir)], "terraform_json", json_scan_dir, config=False),
         checkov(["-f", str(scanned_deployment.create_plan)], "terraform_plan", scanned_deployment.folder, config=False),
         checkov(["-f", str(scanned_deployment.again_plan)], "terraform_plan", scanned_deployment.folder, config=False),
+        checkov(["-f", str(scanned_deployment.tls_plan)], "terraform_plan", scanned_deployment.folder, config=False),
     ]
     failing = set().union(*(report.ids("failed") for report in unskipped))
     assert failing - set(reasons) == set(), "failing checks that are not declared"

@@ -412,11 +412,14 @@ def test_endpoint_security_group_admits_https_from_the_vpc_only(built):
 
 # --------------------------------------------------------------------------- load balancer and service
 
-def test_alb_is_internal_and_drops_invalid_header_fields(built):
+def test_alb_is_internal_and_drops_invalid_header_fields(built, stack_json):
     assert built.Testing.to_have_resource_with_properties(built.synth, "aws_lb", {
-        "internal": True, "drop_invalid_header_fields": True, "load_balancer_type": "application",
+        "internal": True, "load_balancer_type": "${var.load_balancer_type}",
+        # True on the ALB (the default type); an NLB does not parse HTTP.
+        "drop_invalid_header_fields": '${!(var.load_balancer_type == "network")}',
         "subnets": ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"]})
     assert not built.Testing.to_have_resource_with_properties(built.synth, "aws_lb", {"internal": False})
+    assert stack_json["variable"]["load_balancer_type"]["default"] == "application"
 
 
 def test_target_group_is_ip_with_the_health_check_path_variable(built, stack_json):
@@ -425,14 +428,18 @@ def test_target_group_is_ip_with_the_health_check_path_variable(built, stack_jso
     assert stack_json["variable"]["health_check_path"]["default"] == "/health"
 
 
-def test_alb_security_group_admits_the_listener_port_from_the_vpc_cidr_only(built):
+def test_alb_security_group_admits_the_listener_ports_from_the_vpc_cidr_only(built):
     (lb,) = resources(built.json, "aws_lb").values()
-    (listener,) = resources(built.json, "aws_lb_listener").values()
+    listeners = resources(built.json, "aws_lb_listener")
     (sg,) = [ref(s) for s in lb["security_groups"]]
-    (rule,) = ingress_rules_for(built.json, sg[1])
-    assert rule["cidr_ipv4"] == "${aws_vpc.main.cidr_block}"
-    assert rule["from_port"] == rule["to_port"] == listener["port"]
-    assert "referenced_security_group_id" not in rule and "cidr_ipv6" not in rule
+    rules = ingress_rules_for(built.json, sg[1])
+    # One rule per listener (80, and 443 with a certificate), each present exactly when its listener is.
+    assert sorted((r["from_port"], r["count"]) for r in rules) == sorted(
+        (listener["port"], listener["count"]) for listener in listeners.values())
+    for rule in rules:
+        assert rule["cidr_ipv4"] == "${aws_vpc.main.cidr_block}"
+        assert rule["from_port"] == rule["to_port"]
+        assert "referenced_security_group_id" not in rule and "cidr_ipv6" not in rule
 
 
 def test_service_security_group_admits_the_container_port_from_the_alb_only(built):
