@@ -10,7 +10,8 @@ a NAT count or an endpoint set driven by a variable is evaluated with that varia
 - Interface endpoints: ``aws_vpc_endpoint`` instances of type Interface, each × its
   ``subnet_ids`` (one ENI, billed per hour, per AZ). Gateway endpoints (S3) are free.
 - Load balancers: ``aws_lb``/``aws_alb`` instances by ``load_balancer_type``.
-- KMS keys, secrets, Route 53 zones, CloudWatch alarms: instances × the monthly price.
+- KMS keys, secrets, Route 53 zones: instances × the monthly price. CloudWatch alarms are billed
+  per metric they watch: a metric-math alarm costs one alarm metric per metric it reads.
 - Fargate: per ``aws_ecs_service`` instance, its task definition's cpu/1024 vCPU and
   memory/1024 GB × desired_count (kept within the ECS autoscaling target's min/max).
 
@@ -67,7 +68,7 @@ class Inventory:
     kms_keys: int = 0
     secrets: int = 0
     hosted_zones: int = 0
-    alarms: int = 0
+    alarms: int = 0  # alarm metrics (what CloudWatch bills), not alarms
     tasks: list[Tasks] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -106,12 +107,21 @@ class _Resources:
             return fallback
 
 
+def _alarm_metrics(body: dict) -> int:
+    """Alarm metrics CloudWatch bills for one alarm: each metric a metric-math alarm reads, else 1."""
+    queries = body.get("metric_query")
+    if isinstance(queries, list) and queries:
+        return max(1, sum(1 for q in queries if isinstance(q, dict) and "metric" in q))
+    return 1
+
+
 def inventory(stack: dict, values: dict[str, Any]) -> Inventory:
     """What of the stack is billed by the hour or month, counted as described in the module doc."""
     res = _Resources(stack, values)
     inv = Inventory(nat_gateways=res.count("aws_nat_gateway"), public_ipv4=res.count("aws_eip"),
                     kms_keys=res.count("aws_kms_key"), secrets=res.count("aws_secretsmanager_secret"),
-                    hosted_zones=res.count("aws_route53_zone"), alarms=res.count("aws_cloudwatch_metric_alarm"))
+                    hosted_zones=res.count("aws_route53_zone"),
+                    alarms=sum(_alarm_metrics(body) for _a, body, _c in res.instances("aws_cloudwatch_metric_alarm")))
     for address, body, ctx in res.instances("aws_lb", "aws_alb"):
         inv.load_balancers.append(str(res.attr(address, body, ctx, "load_balancer_type", "application")))
     for address, body, ctx in res.instances("aws_vpc_endpoint"):
@@ -276,7 +286,7 @@ def estimate(stack: dict, values: dict[str, Any], prices: dict[str, Any], *, inp
     if inv.hosted_zones:
         lines.append(monthly("route53_zone", "Route 53 hosted zones", inv.hosted_zones, "route53_hosted_zone_month"))
     if inv.alarms:
-        lines.append(monthly("cloudwatch_alarm", "CloudWatch alarms", inv.alarms, "cloudwatch_alarm_month"))
+        lines.append(monthly("cloudwatch_alarm", "CloudWatch alarm metrics", inv.alarms, "cloudwatch_alarm_month"))
     return Estimate(region, table_region, in_table, prices["as_of"], prices.get("currency", "USD"), hours,
                     inputs_from, lines, _options(inv, values, p, hours), _not_included(inv, p, hours), warnings,
                     dict(prices.get("sources", {})))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import Fn, Op, Token
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
@@ -18,6 +19,8 @@ from constructs_lib.network import Network
 @dataclass(frozen=True)
 class SecretEndpointsProps:
     network: Network
+    #: The ``ecs_exec`` variable (a bool token): ECS Exec sessions are KMS-encrypted by the task.
+    ecs_exec: bool = False
 
 
 class SecretEndpoints(Construct):
@@ -28,7 +31,10 @@ class SecretEndpoints(Construct):
         # ECS (platform 1.4.0+) fetches secrets from the task's own ENI, so with private DNS on
         # this endpoint the fetch never leaves the VPC, and the secret policy can demand it.
         self.secretsmanager: VpcEndpoint = props.network.add_interface_endpoint("secretsmanager", scope=self)
-        # Only in the full endpoint set: tasks never call KMS themselves (Secrets Manager decrypts
-        # the secret), so the minimal set does without it. Counted: refer to it as kms[0].
+        # In the full endpoint set, and with ECS Exec: otherwise tasks never call KMS themselves
+        # (Secrets Manager decrypts the secret), so the minimal set does without it. An ECS Exec
+        # session, though, is encrypted with the stack's key by the task's agent, which must reach
+        # KMS (with nat_mode = none only this endpoint leads there). Counted: refer to it as kms[0].
         self.kms: VpcEndpoint = props.network.add_interface_endpoint(
-            "kms", scope=self, count=props.network.full_endpoint_set_count)
+            "kms", scope=self, count=Token.as_number(Fn.conditional(
+                Op.or_(Op.eq(props.network.endpoint_set, "full"), props.ecs_exec), 1, 0)))

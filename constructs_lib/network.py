@@ -94,7 +94,9 @@ class Network(Construct):
         # (Op.eq with a non-empty literal: cdktf renders a falsy one as `undefined`.)
         public_count = Token.as_number(Fn.conditional(Op.eq(props.nat_mode, "none"), 0, 1))
         second_nat_count = Token.as_number(Fn.conditional(Op.eq(props.nat_mode, "per_az"), 1, 0))
-        #: 1 with endpoint_set = full, else 0: the count of the endpoints minimal leaves out.
+        #: The endpoint_set variable, and 1 with endpoint_set = full, else 0: the count of the
+        #: endpoints minimal leaves out.
+        self.endpoint_set = props.endpoint_set
         self.full_endpoint_set_count = Token.as_number(Fn.conditional(Op.eq(props.endpoint_set, "full"), 1, 0))
 
         igw = InternetGateway(self, "igw", count=public_count, vpc_id=self.vpc.id,

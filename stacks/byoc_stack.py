@@ -75,7 +75,8 @@ class ByocStack(TerraformStack):
             app_name=app, region=region, account_id=account_id, partition=partition, vpc=network.vpc,
             enabled=v["vpc_flow_logs"].boolean_value, kms_key=encryption.key, retention_days=retention,
             depends_on=[encryption.policy]))
-        endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(network=network))
+        endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(
+            network=network, ecs_exec=v["ecs_exec"].boolean_value))
         roles = EcsRoles(self, "iam_ecs", EcsRolesProps(app_name=app, region=region, account_id=account_id,
                                                         partition=partition))
         secret = PineconeSecret(self, "secrets", PineconeSecretProps(

@@ -27,11 +27,13 @@ HOURS = 730
 # us-east-1 on-demand list prices, written out here by hand so that the table is checked too.
 NAT_H, IPV4_H, ENDPOINT_AZ_H, ALB_H, NLB_H = 0.045, 0.005, 0.01, 0.0225, 0.0225
 KMS_MONTH, SECRET_MONTH = 1.00, 0.40
+ALARM_METRIC_MONTH = 0.10  # CloudWatch bills an alarm per metric it reads
 VCPU_H, GB_H = 0.04048, 0.004445  # Fargate, Linux/x86
 # The seed's default layout in us-east-1, by hand: 2 NAT gateways, 2 public IPv4 addresses (their
-# EIPs), 8 interface endpoints in 2 AZs, 1 ALB, 1 KMS key, 1 secret, 1 task of 0.25 vCPU / 0.5 GB.
+# EIPs), 8 interface endpoints in 2 AZs, 1 ALB, 1 KMS key, 1 secret, 1 task of 0.25 vCPU / 0.5 GB,
+# and the 4 default alarms reading 6 metrics (CPU 1, unhealthy targets 1, 5xx 2, running vs desired 2).
 SEED_MONTHLY = HOURS * (2 * NAT_H + 2 * IPV4_H + 8 * 2 * ENDPOINT_AZ_H + ALB_H + 0.25 * VCPU_H + 0.5 * GB_H) \
-    + KMS_MONTH + SECRET_MONTH  # = 216.635 -> $216.64
+    + KMS_MONTH + SECRET_MONTH + 6 * ALARM_METRIC_MONTH  # = 217.235 -> $217.24
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +56,16 @@ def option(estimate: cost.Estimate, key: str) -> cost.Option:
 # -- the estimate ------------------------------------------------------------------------------
 
 def test_default_layout_in_us_east_1_matches_the_hand_calculation(stack_json, prices):
-    # 730 × (2×0.045 + 2×0.005 + 16×0.01 + 0.0225 + 0.25×0.04048 + 0.5×0.004445) + 1 + 0.40
-    assert SEED_MONTHLY == pytest.approx(216.64, abs=0.005)
+    # 730 × (2×0.045 + 2×0.005 + 16×0.01 + 0.0225 + 0.25×0.04048 + 0.5×0.004445) + 1 + 0.40 + 6×0.10
+    assert SEED_MONTHLY == pytest.approx(217.24, abs=0.005)
 
     estimate = cost.estimate(stack_json, inputs(), prices)
 
     assert estimate.total_monthly == pytest.approx(SEED_MONTHLY)
-    assert estimate.as_dict()["total_monthly"] == 216.64
+    assert estimate.as_dict()["total_monthly"] == 217.24
     assert {item.key: item.quantity for item in estimate.lines} == {
         "nat_gateway": 2, "public_ipv4": 2, "interface_endpoints": 16, "application_load_balancer": 1,
-        "kms_key": 1, "secret": 1, "fargate_x86_vcpu": 0.25, "fargate_x86_memory": 0.5}
+        "kms_key": 1, "secret": 1, "fargate_x86_vcpu": 0.25, "fargate_x86_memory": 0.5, "cloudwatch_alarm": 6}
     assert line(estimate, "nat_gateway").monthly == pytest.approx(HOURS * 2 * NAT_H)
     assert line(estimate, "interface_endpoints").monthly == pytest.approx(HOURS * 16 * ENDPOINT_AZ_H)
     assert estimate.warnings == []
@@ -138,7 +140,7 @@ def test_region_outside_the_table_shows_the_us_east_1_estimate_labelled_as_such(
     estimate = cost.estimate(stack_json, inputs(aws_region="ap-south-2"), prices)
 
     assert (estimate.region, estimate.prices_region, estimate.region_in_table) == ("ap-south-2", "us-east-1", False)
-    assert estimate.as_dict()["total_monthly"] == 216.64
+    assert estimate.as_dict()["total_monthly"] == 217.24
     assert "ap-south-2 is not in the price table" in estimate.warnings[0]
     first = cost.render(estimate)[0]
     assert "us-east-1 prices" in first and "ap-south-2 is not in the price table" in first
@@ -146,25 +148,16 @@ def test_region_outside_the_table_shows_the_us_east_1_estimate_labelled_as_such(
 
 # -- counting from the JSON, with expressions evaluated from the inputs ---------------------------
 
-def with_nlb_option(stack_json: dict) -> dict:
-    """The stack with the load balancer type driven by its variable, as the load-balancer option
-    writes it (nat_mode and endpoint_set already drive the real stack's counts)."""
-    stack = copy.deepcopy(stack_json)
-    stack["resource"]["aws_lb"]["main"]["load_balancer_type"] = "${var.load_balancer_type}"
-    return stack
-
-
 def test_option_defaults_give_the_seed_layout(stack_json, prices):
-    estimate = cost.estimate(with_nlb_option(stack_json), inputs(), prices)
-    assert estimate.as_dict()["total_monthly"] == 216.64
+    estimate = cost.estimate(stack_json, inputs(), prices)
+    assert estimate.as_dict()["total_monthly"] == 217.24
     assert estimate.warnings == []
     assert [o.key for o in estimate.options if o.current] == []
 
 
 def test_options_set_in_the_inputs_are_counted_and_shown_as_current(stack_json, prices):
-    stack = with_nlb_option(stack_json)
     chosen = inputs(nat_mode="single", endpoint_set="minimal", load_balancer_type="network")
-    estimate = cost.estimate(stack, chosen, prices)
+    estimate = cost.estimate(stack_json, chosen, prices)
 
     assert line(estimate, "nat_gateway").quantity == 1
     assert line(estimate, "public_ipv4").quantity == 1
@@ -174,11 +167,12 @@ def test_options_set_in_the_inputs_are_counted_and_shown_as_current(stack_json, 
     assert [o.key for o in estimate.options if o.current] == ["nat_single", "endpoints_minimal", "nlb"]
     assert option(estimate, "nat_none").saves_monthly == pytest.approx(HOURS * (NAT_H + IPV4_H))
     assert option(estimate, "endpoints_minimal").saves_monthly == 0
-    full = cost.estimate(stack, inputs(), prices)
+    full = cost.estimate(stack_json, inputs(), prices)
     assert full.total_monthly - estimate.total_monthly == pytest.approx(
-        HOURS * (NAT_H + IPV4_H + 4 * 2 * ENDPOINT_AZ_H + ALB_H - NLB_H))
+        HOURS * (NAT_H + IPV4_H + 4 * 2 * ENDPOINT_AZ_H + ALB_H - NLB_H)
+        + 2 * ALARM_METRIC_MONTH)  # an NLB has no 5xx alarm (2 metrics)
 
-    no_nat = cost.estimate(stack, inputs(nat_mode="none"), prices)
+    no_nat = cost.estimate(stack_json, inputs(nat_mode="none"), prices)
     assert line(no_nat, "nat_gateway").quantity == 0 and line(no_nat, "public_ipv4").quantity == 0
     assert [o.key for o in no_nat.options if o.current] == ["nat_none"]
 
@@ -248,13 +242,13 @@ def test_json_output_carries_lines_total_options_date_and_sources(project):
     result = invoke("-C", str(project), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["total_monthly"] == 216.64
+    assert data["total_monthly"] == 217.24
     assert data["region"] == data["prices_region"] == "us-east-1" and data["region_in_table"] is True
     assert data["hours_per_month"] == HOURS and data["currency"] == "USD"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["prices_as_of"])
     assert {o["key"]: o["saves_monthly"] for o in data["options"]} == {
         "nat_single": 36.5, "nat_none": 73.0, "endpoints_minimal": 58.4, "nlb": 0.0}
-    assert sum(item["monthly"] for item in data["lines"]) == pytest.approx(216.64, abs=0.02)
+    assert sum(item["monthly"] for item in data["lines"]) == pytest.approx(217.24, abs=0.02)
     assert data["sources"]["fargate"] == "https://aws.amazon.com/fargate/pricing/"
 
 
@@ -262,7 +256,7 @@ def test_text_output_shows_the_breakdown_options_and_where_prices_come_from(proj
     result = invoke("-C", str(project))
     assert result.exit_code == 0, result.output
     out = result.output
-    assert out.startswith("Estimated fixed monthly cost, before traffic: $216.64 (us-east-1)")
+    assert out.startswith("Estimated fixed monthly cost, before traffic: $217.24 (us-east-1)")
     assert re.search(r"as of \d{4}-\d{2}-\d{2}, 730 h a month", out)
     assert re.search(r"NAT gateways +2 × 730 h +\$0\.045/h +\$65\.70", out)
     assert re.search(r"Interface endpoints \(per AZ\) +8 endpoints × 2 AZs × 730 h +\$0\.01/h +\$116\.80", out)

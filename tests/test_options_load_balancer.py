@@ -97,8 +97,8 @@ def test_service_starts_after_whichever_listener_attaches_its_target_group(stack
 
 
 def test_private_dns_zone_of_the_vpc_with_an_apex_alias_to_the_load_balancer(stack_json):
-    (zone,) = resources(stack_json, "aws_route53_zone").values()
-    (record,) = resources(stack_json, "aws_route53_record").values()
+    zone = resources(stack_json, "aws_route53_zone")["private"]
+    record = resources(stack_json, "aws_route53_record")["service"]
     on = "${(length(var.private_dns_name) >= 1) ? 1 : 0}"
     assert zone["count"] == record["count"] == on
     assert zone["name"] == record["name"] == "${var.private_dns_name}"

@@ -107,8 +107,9 @@ def test_second_az_routes_to_its_own_nat_else_to_nat_0(stack_json):
 
 def test_endpoints_outside_the_minimal_set_are_counted_by_the_endpoint_set_variable(stack_json):
     endpoints = network(stack_json, "aws_vpc_endpoint")
-    for name in ("ssm", "ec2", "sts", "kms"):
+    for name in ("ssm", "ec2", "sts"):
         assert endpoints[name]["count"] == '${(var.endpoint_set == "full") ? 1 : 0}', name
+    assert endpoints["kms"]["count"] == '${((var.endpoint_set == "full") || var.ecs_exec) ? 1 : 0}'
     for name in ("ecr_api", "ecr_dkr", "logs", "secretsmanager", "s3"):
         assert "count" not in endpoints[name] and "for_each" not in endpoints[name], name
 
@@ -129,8 +130,8 @@ def test_pinecone_endpoints_take_the_explicit_list_else_the_region_service(stack
 
 
 def test_private_zone_is_associated_with_the_vpc_and_aliases_the_wildcard_to_the_endpoint(stack_json):
-    (zone,) = network(stack_json, "aws_route53_zone").values()
-    (record,) = network(stack_json, "aws_route53_record").values()
+    zone = network(stack_json, "aws_route53_zone")["pinecone"]
+    record = network(stack_json, "aws_route53_record")["pinecone_wildcard"]
     assert zone["count"] == record["count"] == "${length(local.pinecone_private_zones)}"
     assert zone["vpc"] == [{"vpc_id": "${aws_vpc.main.id}"}]
     assert record["name"] == "*.${local.pinecone_private_zones[0].dns_zone}" and record["type"] == "A"
@@ -369,3 +370,12 @@ def test_doctor_static_counts_nat_routes_by_nat_mode(stack_json):
         checks = {c.name: c for c in doctor.static_checks(broken, inputs(nat_mode=nat_mode))}
         assert checks["endpoints a private task needs"].result == result, nat_mode
         assert "ecr.dkr" in checks["endpoints a private task needs"].detail
+
+
+def test_ecs_exec_keeps_the_kms_endpoint_in_the_minimal_set(stack_json):
+    # An ECS Exec session is encrypted with the stack's key by the task's agent: without the kms
+    # endpoint (and with no NAT) the session could not start.
+    minimal_exec = planned(stack_json, endpoint_set="minimal", ecs_exec=True,
+                           container_read_only_root_filesystem=False)
+    assert {a for a in minimal_exec if a.startswith("aws_vpc_endpoint.")} == {
+        *MINIMAL_ENDPOINTS, "aws_vpc_endpoint.kms[0]", "aws_vpc_endpoint.ssmmessages[0]"}
