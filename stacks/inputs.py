@@ -240,7 +240,8 @@ INPUTS: tuple[Input, ...] = (
           checks=(("var.autoscaling_cpu_target >= 10 && var.autoscaling_cpu_target <= 90",
                    lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 10 <= v <= 90,
                    "autoscaling_cpu_target must be a percentage from 10 to 90."),)),
-    Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs and the VPC flow logs.", default=30,
+    Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs, the VPC flow logs and the ECS Exec session logs.",
+          default=30,
           checks=((f"contains([{', '.join(map(str, LOG_RETENTION_DAYS))}], var.log_retention_days)",
                    lambda v, _: v in LOG_RETENTION_DAYS,
                    "log_retention_days must be a CloudWatch retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
