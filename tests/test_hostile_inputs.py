@@ -92,6 +92,7 @@ CASES = [
                                           "ap-south-1"], None, {}, None, "pinecone_privatelink_region"),
     ("privatelink-region-other-than-vpc", [*D, "--pinecone-privatelink-region", "eu-west-1"], None, {}, None,
      "pinecone_privatelink_region"),
+    ("ecs-exec-on-read-only-root", [*D, "--ecs-exec", "true"], None, {}, None, "ecs_exec"),
     ("toml-ecs-exec-string", ["deploy", "-y"], f'container_image = "{IMAGE}"\necs_exec = "on"\n', {}, None,
      "ecs_exec"),
     ("toml-invalid", ["deploy", "-y"], "container_image = [unclosed\n", {}, None, "byoc.toml"),
