@@ -31,6 +31,8 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
+
 #: One-minute datapoints: ECS, ELB and Container Insights all publish at this resolution.
 PERIOD_SECONDS = 60
 #: 5xx responses (targets' plus the load balancer's own) per minute that count as a bad minute.
@@ -70,9 +72,9 @@ class Alarms(Construct):
     def __init__(self, scope: Construct, id: str, props: AlarmsProps) -> None:
         super().__init__(scope, id)
         p = props
-        count = Token.as_number(Fn.conditional(p.enabled, 1, 0))
+        count = count_if(p.enabled)
         self.topic = SnsTopic(
-            self, "alarms", count=Token.as_number(Fn.conditional(Op.and_(p.enabled, p.create_topic), 1, 0)),
+            self, "alarms", count=count_if(Op.and_(p.enabled, p.create_topic)),
             name=alarm_topic_name(p.app_name), kms_master_key_id=p.kms_key.arn,
             tags={"Name": alarm_topic_name(p.app_name)})
         # The created topic, else the named one, else null. Written as one HCL expression: cdktf's
@@ -101,7 +103,7 @@ class Alarms(Construct):
             self, "load_balancer_5xx", alarm_name=f"{p.app_name}-load-balancer-5xx",
             alarm_description=f"{FIVE_XX_PER_MINUTE}+ 5xx responses a minute (targets' and the load balancer's "
                               "own) in 3 of 5 minutes",
-            count=Token.as_number(Fn.conditional(Op.and_(p.enabled, Op.eq(p.load_balancer_type, "application")), 1, 0)),
+            count=count_if(Op.and_(p.enabled, Op.eq(p.load_balancer_type, "application"))),
             metric_query=[
                 _metric("target_5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum",
                         {"LoadBalancer": p.load_balancer.arn_suffix}),

@@ -31,6 +31,8 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
+
 LISTENER_PORT = 80
 TLS_PORT = 443
 
@@ -52,10 +54,6 @@ class InternalAlbProps:
     certificate_arn: str
     #: The ``tls_policy`` variable: the ELB security policy of the 443 listener.
     tls_policy: str
-
-
-def _count(condition) -> float:
-    return Token.as_number(Fn.conditional(condition, 1, 0))
 
 
 class InternalAlb(Construct):
@@ -81,11 +79,11 @@ class InternalAlb(Construct):
             description="Internal ALB: listener port from inside the VPC only",
             tags={"Name": f"{props.app_name}-alb"})
         VpcSecurityGroupIngressRule(
-            self, "alb_from_vpc", count=_count(plain_port), security_group_id=self.security_group.id,
+            self, "alb_from_vpc", count=count_if(plain_port), security_group_id=self.security_group.id,
             description="HTTP from the VPC", ip_protocol="tcp",
             from_port=LISTENER_PORT, to_port=LISTENER_PORT, cidr_ipv4=props.vpc.cidr_block)
         VpcSecurityGroupIngressRule(
-            self, "alb_https_from_vpc", count=_count(self.tls), security_group_id=self.security_group.id,
+            self, "alb_https_from_vpc", count=count_if(self.tls), security_group_id=self.security_group.id,
             description="HTTPS/TLS from the VPC", ip_protocol="tcp",
             from_port=TLS_PORT, to_port=TLS_PORT, cidr_ipv4=props.vpc.cidr_block)
 
@@ -131,7 +129,7 @@ class InternalAlb(Construct):
         # forward in tests/test_security_scan.py, for the redirect and the TCP forward in
         # tests/test_options_load_balancer.py), and `target_group_arn` is null on a redirect.
         self.listener = LbListener(
-            self, "http", count=_count(plain_port), load_balancer_arn=self.load_balancer.arn,
+            self, "http", count=count_if(plain_port), load_balancer_arn=self.load_balancer.arn,
             port=LISTENER_PORT, protocol=l4_or_http,
             default_action=[LbListenerDefaultAction(
                 type=Token.as_string(Fn.conditional(redirect, "redirect", "forward")),
@@ -140,7 +138,7 @@ class InternalAlb(Construct):
                                                          status_code="HTTP_301"))],
             tags={"Name": f"{props.app_name}-http"})
         self.tls_listener = LbListener(
-            self, "https", count=_count(self.tls), load_balancer_arn=self.load_balancer.arn,
+            self, "https", count=count_if(self.tls), load_balancer_arn=self.load_balancer.arn,
             port=TLS_PORT, protocol=Token.as_string(Fn.conditional(network, "TLS", "HTTPS")),
             certificate_arn=props.certificate_arn, ssl_policy=props.tls_policy,
             default_action=forward, tags={"Name": f"{props.app_name}-https"})

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Op, Token
+from cdktf import Fn, Op
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
+
+from constructs_lib.conditions import count_if
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class PrivateDns(Construct):
         super().__init__(scope, id)
         # (">= 1", not '!= ""': cdktf's Op.* renders a falsy literal as `undefined`.)
         self.enabled = Op.gte(Fn.length_of(props.name), 1)
-        count = Token.as_number(Fn.conditional(self.enabled, 1, 0))
+        count = count_if(self.enabled)
         # A zone of exactly the service's name (not a parent domain): it answers only for that
         # name inside this VPC, and takes over nothing else the VPC resolves.
         self.zone = Route53Zone(

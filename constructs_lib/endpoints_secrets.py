@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Op, Token
+from cdktf import Op
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
 from constructs_lib.network import Network
 
 
@@ -36,5 +37,4 @@ class SecretEndpoints(Construct):
         # session, though, is encrypted with the stack's key by the task's agent, which must reach
         # KMS (with nat_mode = none only this endpoint leads there). Counted: refer to it as kms[0].
         self.kms: VpcEndpoint = props.network.add_interface_endpoint(
-            "kms", scope=self, count=Token.as_number(Fn.conditional(
-                Op.or_(Op.eq(props.network.endpoint_set, "full"), props.ecs_exec), 1, 0)))
+            "kms", scope=self, count=count_if(Op.or_(Op.eq(props.network.endpoint_set, "full"), props.ecs_exec)))

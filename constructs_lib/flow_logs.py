@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cdktf import Fn, ITerraformDependable, Token
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
 from constructs_lib.trust import service_trust
 
 
@@ -47,7 +48,7 @@ class VpcFlowLogs(Construct):
 
     def __init__(self, scope: Construct, id: str, props: VpcFlowLogsProps) -> None:
         super().__init__(scope, id)
-        count = Token.as_number(Fn.conditional(props.enabled, 1, 0))
+        count = count_if(props.enabled)
         self.group = CloudwatchLogGroup(
             self, "flow_logs", count=count, name=flow_log_group_name(props.app_name),
             retention_in_days=props.retention_days, kms_key_id=props.kms_key.arn,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -22,6 +21,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
 from constructs_lib.trust import service_trust
 
 # Pulled from AWS: ECR pulls and CloudWatch Logs writes for the execution role.
@@ -83,5 +83,5 @@ class EcsRoles(Construct):
              "resources": [log_group.arn, f"{log_group.arn}:log-stream:*"]},
             {"sid": "DecryptExecSessions", "effect": "Allow", "actions": ["kms:Decrypt"], "resources": [key.arn]},
         ])
-        return IamRolePolicy(self, "task_ecs_exec", count=Token.as_number(Fn.conditional(enabled, 1, 0)),
+        return IamRolePolicy(self, "task_ecs_exec", count=count_if(enabled),
                              name="ecs-exec", role=self.task_role.id, policy=document.json)

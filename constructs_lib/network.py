@@ -34,6 +34,8 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from constructs_lib.conditions import count_if
+
 from stacks.pinecone_privatelink import PINECONE_PRIVATELINK
 
 AZ_COUNT = 2
@@ -93,11 +95,11 @@ class Network(Construct):
         # of what exists only with nat_mode = per_az (nat_1 and its EIP).
         # (Op.eq with a non-empty literal: cdktf renders a falsy one as `undefined`.)
         public_count = Token.as_number(Fn.conditional(Op.eq(props.nat_mode, "none"), 0, 1))
-        second_nat_count = Token.as_number(Fn.conditional(Op.eq(props.nat_mode, "per_az"), 1, 0))
+        second_nat_count = count_if(Op.eq(props.nat_mode, "per_az"))
         #: The endpoint_set variable, and 1 with endpoint_set = full, else 0: the count of the
         #: endpoints minimal leaves out.
         self.endpoint_set = props.endpoint_set
-        self.full_endpoint_set_count = Token.as_number(Fn.conditional(Op.eq(props.endpoint_set, "full"), 1, 0))
+        self.full_endpoint_set_count = count_if(Op.eq(props.endpoint_set, "full"))
 
         igw = InternetGateway(self, "igw", count=public_count, vpc_id=self.vpc.id,
                               tags={"Name": f"{props.app_name}-igw"})

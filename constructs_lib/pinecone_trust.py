@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Op, Token
+from cdktf import Fn, Op
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
+
+from constructs_lib.conditions import count_if
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class PineconeTrust(Construct):
             "condition": [{"test": "StringEquals", "variable": "sts:ExternalId", "values": [props.external_id]}],
         }])
         self.role = IamRole(
-            self, "pinecone_byoc", count=Token.as_number(Fn.conditional(self.enabled, 1, 0)),
+            self, "pinecone_byoc", count=count_if(self.enabled),
             name=f"{props.app_name}-pinecone-byoc", assume_role_policy=trust.json,
             description="Pinecone BYOC: assumed by Pinecone's account with the agreed external ID",
             tags={"Name": f"{props.app_name}-pinecone-byoc"})

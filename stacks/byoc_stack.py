@@ -28,6 +28,7 @@ from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
 from constructs_lib.service import AppService, AppServiceProps
 from constructs_lib.sg_app import ServiceSecurityGroup, ServiceSecurityGroupProps
 from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionProps
+from constructs_lib.conditions import count_if
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, apply_backend
 from stacks.inputs import INPUTS
@@ -95,7 +96,7 @@ class ByocStack(TerraformStack):
         # ECS Exec (opt-in): the Session Manager endpoint and the task role's grant follow ecs_exec;
         # the cluster's exec configuration and its log group exist always (see ecs_cluster.py).
         ecs_exec = v["ecs_exec"].boolean_value
-        network.add_interface_endpoint("ssmmessages", count=Token.as_number(Fn.conditional(ecs_exec, 1, 0)))
+        network.add_interface_endpoint("ssmmessages", count=count_if(ecs_exec))
         roles.grant_ecs_exec(enabled=ecs_exec, key=encryption.key, log_group=logs.exec_group)
         container_port = v["container_port"].number_value
         alb = InternalAlb(self, "alb_internal", InternalAlbProps(

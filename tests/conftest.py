@@ -8,10 +8,7 @@ JSON is relative, so a copy is a working project of its own).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -6,8 +6,6 @@ written to the project; runtime failures exit 1 and say what to do next.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest

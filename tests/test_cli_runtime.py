@@ -5,7 +5,6 @@ lockdown's retry while IAM propagates."""
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 import signal
 import subprocess

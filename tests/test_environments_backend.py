@@ -7,9 +7,6 @@ local-to-S3 migration run against a moto server on 127.0.0.1 with real terraform
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import boto3
 import pytest

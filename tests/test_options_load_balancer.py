@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import pytest
 
 from stacks import STACK_NAME
 from stacks.inputs import validate
+from tfrun import aws, terraform
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
@@ -184,14 +183,10 @@ class Deployment:
     stages: dict[str, Observed] = field(default_factory=dict)
 
     def tf(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run(["terraform", *args], cwd=self.stack_dir, env=env, capture_output=True, text=True,
-                              timeout=900)
-        assert proc.returncode in ok, f"terraform {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        return proc
+        return terraform(self.stack_dir, self.env, *args, ok=ok)
 
     def aws(self, service: str):
-        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name=self.env["AWS_REGION"])
+        return aws(self.env, service)
 
     def apply_and_observe(self, stage: str, variables: dict[str, str]) -> Observed:
         args = [a for name, value in {"container_image": IMAGE, **variables}.items() for a in ("-var", f"{name}={value}")]

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -30,6 +27,7 @@ from cli.main import app
 from cli.tfexpr import Evaluator
 from stacks import STACK_NAME
 from stacks.inputs import defaults
+from tfrun import aws, terraform
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -195,18 +193,6 @@ def test_only_nat_mode_none_warns_and_says_whether_pinecone_is_reachable_at_all(
 
 # --------------------------------------------------------------------------- against moto
 
-def client(env: dict, service: str):
-    return boto3.client(service, region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def terraform(stack_dir: Path, env: dict, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["terraform", *args], cwd=stack_dir, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, **env, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"})
-    assert proc.returncode in ok, f"terraform {args[0]} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
-
-
 @pytest.fixture(scope="module")
 def lean(synthesized_project, tmp_path_factory, aws_env_module):
     """`byoc deploy` with nat_mode = none, endpoint_set = minimal and Pinecone PrivateLink in
@@ -240,7 +226,7 @@ def test_deploy_with_nat_mode_none_warns_about_the_control_plane_before_the_plan
 @pytest.mark.terraform
 @pytest.mark.emulator
 def test_no_nat_vpc_has_no_internet_gateway_nat_public_subnet_or_default_route(lean):
-    ec2, vpc = client(lean["env"], "ec2"), lean["outputs"]["vpc_id"]
+    ec2, vpc = aws(lean["env"], "ec2"), lean["outputs"]["vpc_id"]
     in_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}])[
         "InternetGateways"] == []
@@ -257,7 +243,7 @@ def test_no_nat_vpc_has_no_internet_gateway_nat_public_subnet_or_default_route(l
 @pytest.mark.terraform
 @pytest.mark.emulator
 def test_no_nat_vpc_has_the_minimal_endpoints_the_s3_gateway_and_pinecone(lean):
-    found = client(lean["env"], "ec2").describe_vpc_endpoints(
+    found = aws(lean["env"], "ec2").describe_vpc_endpoints(
         Filters=[{"Name": "vpc-id", "Values": [lean["outputs"]["vpc_id"]]}])["VpcEndpoints"]
     by_service = {(e["ServiceName"], e["VpcEndpointType"], e["PrivateDnsEnabled"]) for e in found}
     assert len(found) == 6
@@ -270,14 +256,14 @@ def test_no_nat_vpc_has_the_minimal_endpoints_the_s3_gateway_and_pinecone(lean):
 @pytest.mark.emulator
 def test_private_zone_of_pinecone_hostnames_aliases_the_wildcard_to_the_endpoint(lean):
     env, vpc = lean["env"], lean["outputs"]["vpc_id"]
-    route53 = client(env, "route53")
+    route53 = aws(env, "route53")
     (zone,) = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == PINECONE_US_EAST_1_ZONE + "."]
     assert zone["Config"]["PrivateZone"] is True
     assert [v["VPCId"] for v in route53.get_hosted_zone(Id=zone["Id"])["VPCs"]] == [vpc]
     records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
     (wildcard,) = [r for r in records if r["Type"] == "A"]
     assert wildcard["Name"].replace("\\052", "*") == f"*.{PINECONE_US_EAST_1_ZONE}."
-    (endpoint,) = client(env, "ec2").describe_vpc_endpoints(
+    (endpoint,) = aws(env, "ec2").describe_vpc_endpoints(
         Filters=[{"Name": "service-name", "Values": [PINECONE_US_EAST_1]}])["VpcEndpoints"]
     dns = endpoint["DnsEntries"][0]
     assert wildcard["AliasTarget"]["DNSName"].rstrip(".") == dns["DnsName"]
@@ -328,7 +314,7 @@ def default_routes(env: dict, state_file: Path) -> dict[str, str]:
     state = json.loads(state_file.read_text())
     tables = {r["name"]: r["instances"][0]["attributes"]["id"] for r in state["resources"]
               if r["type"] == "aws_route_table" and r["name"].startswith("private_")}
-    ec2 = client(env, "ec2")
+    ec2 = aws(env, "ec2")
     return {name: next(r["NatGatewayId"] for r in ec2.describe_route_tables(RouteTableIds=[tid])["RouteTables"][0]["Routes"]
                        if r.get("DestinationCidrBlock") == "0.0.0.0/0") for name, tid in tables.items()}
 

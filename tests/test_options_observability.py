@@ -11,17 +11,16 @@ Two views, one behaviour per test:
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 from stacks import STACK_NAME
 from stacks.inputs import defaults, validate
+from tfrun import aws, terraform
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
@@ -231,17 +230,10 @@ class Deployment:
     outputs: dict
 
     def tf(self, *args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run(["terraform", *args], cwd=self.stack_dir, env=env, capture_output=True, text=True,
-                              timeout=900)
-        assert proc.returncode in ok, f"terraform {args[0]} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        return proc
+        return terraform(self.stack_dir, self.env, *args, ok=ok)
 
     def aws(self, service: str):
-        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name=self.env["AWS_REGION"],
-                            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-                            aws_session_token=self.env.get("AWS_SESSION_TOKEN"))
+        return aws(self.env, service)
 
 
 @pytest.fixture(scope="module")
@@ -368,9 +360,6 @@ def test_alarm_topic_and_actions_are_the_existing_topic_or_null_and_none(deploye
     args = ["console", "-var", f"container_image={IMAGE}"]
     for assignment in variables:
         args += ["-var", assignment]
-    env = {**os.environ, **deployed.env, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    proc = subprocess.run(["terraform", *args], cwd=deployed.stack_dir, env=env,
-                          input=f"jsonencode({{topic = {output}, actions = {actions}}})\n",
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = terraform(deployed.stack_dir, deployed.env, *args, timeout=300,
+                     stdin=f"jsonencode({{topic = {output}, actions = {actions}}})\n")
     assert json.loads(json.loads(proc.stdout)) == {"topic": topic, "actions": [topic] if topic else []}

@@ -30,6 +30,7 @@ import yaml
 
 from stacks import STACK_NAME
 from stacks.inputs import validate
+from tfrun import terraform
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKOV_CONFIG = REPO / ".checkov.yaml"
@@ -117,15 +118,11 @@ class ScannedDeployment:
 def scanned_deployment(project_copy_module, aws_env_module, tmp_path_factory) -> ScannedDeployment:
     """init, plan, apply and plan again against this module's moto server (defaults + trust role)."""
     stack_dir = project_copy_module / "cdktf.out" / "stacks" / STACK_NAME
-    env = {**os.environ, **aws_env_module, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
     folder = tmp_path_factory.mktemp("scans")
     variables = ["-var", f"container_image={IMAGE}", *TRUST_VARS]
 
     def tf(*args: str, ok: tuple[int, ...] = (0,)) -> str:
-        proc = subprocess.run(["terraform", *args], cwd=stack_dir, env=env, capture_output=True, text=True,
-                              timeout=900)
-        assert proc.returncode in ok, f"terraform {args[0]} -> {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        return proc.stdout
+        return terraform(stack_dir, aws_env_module, *args, ok=ok).stdout
 
     tf("init", "-input=false", "-no-color")
     tf("plan", "-input=false", "-no-color", "-out=create.tfplan", *variables)

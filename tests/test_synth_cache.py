@@ -5,7 +5,6 @@ the stack's code, a rendering package's version, the JSON itself, or a synth-tim
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

@@ -19,11 +19,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from stacks import STACK_NAME, STATE_FILE
+from tfrun import aws, terraform
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
 
@@ -57,18 +57,13 @@ class Deployment:
                 "-var", f"app_reader_principal_arns={json.dumps([self.outputs['ecs_task_role_arn']])}"]
 
     def tf(self, *args: str, ok: tuple[int, ...] = (0,), timeout: int = 900) -> subprocess.CompletedProcess:
-        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run(["terraform", *args], cwd=self.stack_dir, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = terraform(self.stack_dir, self.env, *args, ok=None, timeout=timeout)
         self.terraform_output.append(proc.stdout + proc.stderr)
         assert proc.returncode in ok, f"terraform {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         return proc
 
     def aws(self, service: str):
-        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"], region_name=self.env["AWS_REGION"],
-                            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-                            aws_session_token=self.env.get("AWS_SESSION_TOKEN"))
+        return aws(self.env, service)
 
     def secret_policy(self) -> dict:
         arn = self.outputs["byoc_secret_arn"]

@@ -7,13 +7,13 @@ The project is copied and initialized once for the module; every test reuses it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from stacks import STACK_NAME
+from tfrun import terraform as run_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -21,9 +21,7 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 
 
 def terraform(stack_dir: Path, env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-    return subprocess.run(["terraform", *args], cwd=stack_dir, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return run_terraform(stack_dir, env, *args, ok=None, timeout=timeout)  # callers judge the exit code
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,34 @@
+"""Real terraform and boto3 against a test's moto server: the one way the tests run both.
+
+``terraform`` runs in a stack folder with the test's environment (endpoint, credentials, CLI
+config) plus the settings that keep it quiet and local (no prompts, no version check);
+``aws`` is a boto3 client for the same emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import boto3
+
+TERRAFORM_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+
+
+def terraform(stack_dir: Path, env: dict[str, str], *args: str, ok: tuple[int, ...] | None = (0,),
+              timeout: int = 900, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``terraform *args``; unless ``ok`` is None, fail the test on an exit code outside ``ok``."""
+    proc = subprocess.run(["terraform", *args], cwd=stack_dir, env={**os.environ, **env, **TERRAFORM_ENV},
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
+    assert ok is None or proc.returncode in ok, \
+        f"terraform {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def aws(env: dict[str, str], service: str):
+    """A boto3 client for ``service`` at the emulator that ``env`` points to."""
+    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env.get("AWS_REGION", "us-east-1"),
+                        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+                        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+                        aws_session_token=env.get("AWS_SESSION_TOKEN"))
