@@ -23,9 +23,10 @@ from typing import Any
 
 from cli.errors import ByocError, InputError
 from stacks import STACK_NAME, STATE_FILE
-from stacks.backend import BackendError, S3Backend, backend_from_config
+from stacks.backend import S3Backend, backend_from_config
+from stacks.field_errors import FieldError
 from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
-from stacks.pinecone import PineconeConfigError, PineconeIndexes, pinecone_from_config
+from stacks.pinecone import PineconeIndexes, pinecone_from_config
 
 CONFIG_FILE = "byoc.toml"
 STATE_DIR = ".byoc"
@@ -88,6 +89,10 @@ class Project:
         an S3 backend, the inputs of a deploy (the state itself is in the bucket)."""
         if self.backend is not None:
             return self.inputs_file.exists()
+        return self.has_local_resources()
+
+    def has_local_resources(self) -> bool:
+        """True when the local state file holds resources (with an S3 backend: not yet migrated)."""
         try:
             state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
@@ -169,11 +174,8 @@ def open_project(root: Path, env: str | None) -> Project:
         raise InputError(f"--env: no environment {env!r} in {CONFIG_FILE}; {known}.")
     try:
         backend = backend_from_config(data.get("backend"), env)
-    except BackendError as exc:
-        raise InputError(f"{CONFIG_FILE}: {exc}") from None
-    try:
         pinecone = pinecone_from_config(data.get("pinecone"))
-    except PineconeConfigError as exc:
+    except FieldError as exc:
         raise InputError(f"{CONFIG_FILE}: {exc}") from None
     return Project(root, env=env, backend=backend, pinecone=pinecone)
 
@@ -246,3 +248,23 @@ def check(values: dict[str, Any]) -> None:
         first = errors[0]
         more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
         raise InputError(f"{first.field}: {first.message}{more}")
+
+
+#: A valid image for reading the stack without a deployment (``byoc cost``, ``byoc doctor``) when
+#: none is configured yet: neither depends on the image.
+PLACEHOLDER_IMAGE = "public.ecr.aws/byoc/cost-estimate:latest"
+
+
+def project_inputs(project: Project) -> tuple[dict[str, Any], str]:
+    """The inputs the stack is read with, and where they came from: the last deploy's when a
+    deployment exists, else byoc.toml/BYOC_*/defaults (with a placeholder image if none is set)."""
+    saved = project.saved_inputs()
+    if saved is not None and project.has_deployment():
+        return {**defaults(), **saved}, f"the last deploy ({project.inputs_file.relative_to(project.root)})"
+    source = "byoc.toml, BYOC_* and defaults (no deployment yet)"
+    try:
+        return resolve(project, {}), source
+    except InputError as exc:
+        if not str(exc).startswith("container_image"):
+            raise
+    return resolve(project, {"container_image": PLACEHOLDER_IMAGE}), source

@@ -1,6 +1,7 @@
 """`byoc demo`: the whole two-phase flow against the embedded emulator, every step verified.
 
-It runs the same operations as the commands (cli/flow.py) in a fresh project folder, with
+It runs the same operations as the commands (cli/deploy.py, secret.py, lockdown.py, status.py,
+destroy.py) in a fresh project folder, with
 a generated dummy API key, and checks what a careful operator would check after each step.
 """
 
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import typer
 
-from cli import flow
+from cli import deploy, destroy, lockdown, secret, status
 from cli.config import Project, resolve
 from cli.emulator import running
 from cli.errors import ByocError
+from cli.session import Session, print_outputs
 from cli.synth import ensure_synth
 
 DEMO_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -50,7 +52,7 @@ def run_demo(project_dir: Path | None, mirror: Path | None) -> None:
         stack.callback(_restore_env, saved_env)
         step.ok(f"listening on {emu.endpoint_url}")
 
-        s = flow.Session(Project(project_dir), endpoint_url=emu.endpoint_url, provider_mirror=mirror,
+        s = Session(Project(project_dir), endpoint_url=emu.endpoint_url, provider_mirror=mirror,
                          command="demo")
         step("Synthesize the stack")
         result = ensure_synth(s.project)
@@ -58,21 +60,21 @@ def run_demo(project_dir: Path | None, mirror: Path | None) -> None:
 
         step("Deploy (phase one: terraform init, plan, apply)")
         values = resolve(s.project, {"container_image": DEMO_IMAGE})
-        outputs = flow.deploy(s, values, auto_approve=True)
+        outputs = deploy.deploy(s, values, auto_approve=True)
         for name in ("byoc_secret_arn", "ecs_task_role_arn", "ecs_execution_role_arn", "secretsmanager_vpce_id"):
             if not outputs.get(name):
                 raise ByocError(f"demo: the deploy produced no {name} output")
         step.ok("deployed; secret shell created without a value")
 
         step("Store a dummy API key (byoc secret put)")
-        version = flow.put_secret(s, "demo-" + secrets.token_urlsafe(24))
+        version = secret.put_secret(s, "demo-" + secrets.token_urlsafe(24))
         state_text = s.project.state_file.read_text()
         if "demo-" in state_text:
             raise ByocError("demo: the secret value reached the Terraform state")
         step.ok(f"stored as version {version}; the value is not in the Terraform state")
 
         step("Lock the secret down (phase two: byoc lockdown)")
-        report = flow.lockdown(s, [], auto_approve=True)
+        report = lockdown.lockdown(s, [], auto_approve=True)
         for role in ("ecs_task_role_arn", "ecs_execution_role_arn"):
             if outputs[role] not in report.readers:
                 raise ByocError(f"demo: the secret policy does not name {outputs[role]}")
@@ -87,14 +89,14 @@ def run_demo(project_dir: Path | None, mirror: Path | None) -> None:
         step.ok("no changes")
 
         step("Status")
-        info = flow.status(s)
+        info = status.status(s)
         if not info["secret"]["has_value"] or not info["lockdown"]["locked"]:
             raise ByocError(f"demo: status does not show a locked secret with a value: {info}")
-        flow.print_outputs(info["outputs"])
+        print_outputs(info["outputs"])
         step.ok("secret has a value; locked down")
 
         step("Destroy")
-        flow.destroy(s, auto_approve=True, force_delete_secret=True)
+        destroy.destroy(s, auto_approve=True, force_delete_secret=True)
         if s.project.has_deployment():
             raise ByocError("demo: resources remain in the state after destroy")
         step.ok("everything destroyed")

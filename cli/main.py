@@ -1,15 +1,18 @@
-"""`byoc`: synth, deploy, secret put, lockdown, status, destroy — and demo/emulator.
+"""`byoc`: the commands — synth, deploy, secret put, lockdown, status, doctor, cost, destroy,
+backend bootstrap/migrate, demo and emulator.
 
-Thin commands: each parses its options and calls one operation in cli/flow.py. Errors are
-handled at one boundary (``run``/``ByocGroup``): a ``ByocError`` or a usage mistake is printed as
-one line on stderr with exit code 2 (bad input) or 1 (runtime failure), never a traceback.
+Thin commands: each parses its options and calls one operation, in the module named for it
+(``cli/deploy.py``, ``cli/secret.py``, ``cli/lockdown.py``, ``cli/status.py``, ``cli/destroy.py``,
+``cli/backend.py``, ``cli/doctor/``, ``cli/cost/``, ``cli/demo.py``), on a ``cli.session.Session``.
+Errors are handled at one boundary (``run``/``ByocGroup``): a ``ByocError`` or a usage mistake is
+printed as one line on stderr with exit code 2 (bad input) or 1 (runtime failure), never a
+traceback.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -22,10 +25,16 @@ try:  # typer 0.2x vendors its own click as typer._click; older typer uses click
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError
 
-from cli import flow
+from cli import backend as state_backend
+from cli import deploy as deploying
+from cli import destroy as destroying
+from cli import lockdown as locking
+from cli import secret as secrets
+from cli import status as statuses
 from cli.aws import endpoint_from
-from cli.config import open_project, resolve
+from cli.config import open_project, project_inputs, resolve
 from cli.errors import ByocError, InputError, Interrupted
+from cli.session import Session, print_outputs
 from cli.terraform import MIRROR_ENV, check_mirror
 from stacks.inputs import INPUTS
 
@@ -92,12 +101,12 @@ EnvName = Annotated[Optional[str], typer.Option(
 
 
 def _session(project_dir: Path, command: str, endpoint_url: str | None = None,
-             provider_mirror: Path | None = None, env: str | None = None) -> flow.Session:
+             provider_mirror: Path | None = None, env: str | None = None) -> Session:
     root = project_dir.resolve()
     if not root.is_dir():
         raise InputError(f"--project-dir: {project_dir} is not a folder; create it or pass an existing one.")
     mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
-    return flow.Session(open_project(root, env), endpoint_url=endpoint_from(endpoint_url), provider_mirror=mirror,
+    return Session(open_project(root, env), endpoint_url=endpoint_from(endpoint_url), provider_mirror=mirror,
                         command=command)
 
 
@@ -145,7 +154,7 @@ def deploy(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approv
     """
     s = _session(project_dir, "deploy", endpoint_url, provider_mirror, env)
     values = resolve(s.project, inputs)
-    flow.deploy(s, values, auto_approve=auto_approve)
+    deploying.deploy(s, values, auto_approve=auto_approve)
 
 
 @secret_app.command("put")
@@ -157,12 +166,12 @@ def secret_put(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoin
     """
     s = _session(project_dir, "secret", endpoint_url, env=env)
     if sys.stdin is not None and not sys.stdin.isatty():
-        value = flow.check_secret_value(sys.stdin.read())
+        value = secrets.check_secret_value(sys.stdin.read())
         s.deployed_inputs()
     else:
         s.deployed_inputs()  # before asking for a value when there is nothing to store it in
         value = typer.prompt("Pinecone API key", hide_input=True, default="", show_default=False)
-    version = flow.put_secret(s, value)
+    version = secrets.put_secret(s, value)
     typer.echo(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
 
 
@@ -178,9 +187,9 @@ def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
     policy back from AWS and shows who may read and through which endpoint. The execution role
     is always kept: ECS injects the secret with it. Running it again changes nothing.
     """
-    flow.check_principals(list(principal or []))
+    locking.check_principals(list(principal or []))
     s = _session(project_dir, "lockdown", endpoint_url, provider_mirror, env)
-    flow.lockdown(s, list(principal or []), auto_approve=auto_approve)
+    locking.lockdown(s, list(principal or []), auto_approve=auto_approve)
 
 
 @app.command()
@@ -188,11 +197,11 @@ def status(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
     """Show the outputs, whether the secret has a value (never the value) and who may read it."""
     s = _session(project_dir, "status", endpoint_url, env=env)
-    info = flow.status(s)
+    info = statuses.status(s)
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
         return
-    flow.print_outputs(info["outputs"])
+    print_outputs(info["outputs"])
     secret = info["secret"]
     typer.echo(f"Secret value: {'set' if secret['has_value'] else 'NOT SET — run `byoc secret put`'}")
     lock = info["lockdown"]
@@ -217,34 +226,36 @@ def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
     definition, the secret (its value is never printed), its policy, the service and targets.
     Read-only. Exit 0 when nothing fails, 1 otherwise.
     """
-    from cli import doctor as checks
-    from cli.cost import project_inputs
+    from cli.doctor import FAIL
+    from cli.doctor.live import live_checks
+    from cli.doctor import report
+    from cli.doctor.static import static_checks
     from cli.synth import ensure_synth
 
     s = _session(project_dir, "doctor", endpoint_url, env=env)
     result = ensure_synth(s.project)
     # Evaluated with the inputs it is deployed with (else byoc.toml's): nat_mode, endpoint_set, ...
-    static_results = checks.static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()),
-                                          project_inputs(s.project)[0])
+    static_results = static_checks(json.loads((result.stack_dir / "cdk.tf.json").read_text()),
+                                   project_inputs(s.project)[0])
     live_results = None
     if not static and s.project.has_deployment():
         values = s.deployed_inputs()
         target = s.target(values["aws_region"])
         target.require_credentials()
-        live_results = checks.live_checks(target, s.outputs(s.terraform(values["aws_region"])))
+        live_results = live_checks(target, s.outputs(s.terraform(values["aws_region"])))
     if as_json:
-        typer.echo(checks.as_json(static_results, live_results))
+        typer.echo(report.as_json(static_results, live_results))
     else:
         typer.echo("Static checks (synthesized JSON):")
-        for line in checks.render(static_results):
+        for line in report.render(static_results):
             typer.echo("  " + line)
         if live_results is None:
             typer.echo("Live checks: skipped (" + ("--static" if static else "no deployment in this project") + ").")
         else:
             typer.echo("Live checks (deployed stack, read-only):")
-            for line in checks.render(live_results):
+            for line in report.render(live_results):
                 typer.echo("  " + line)
-    if any(c.result == checks.FAIL for c in static_results + (live_results or [])):
+    if any(c.result == FAIL for c in static_results + (live_results or [])):
         raise typer.Exit(1)
 
 
@@ -260,7 +271,7 @@ def destroy(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_appro
     7 by default) and can be restored until then, unless --force-delete-secret is given.
     """
     s = _session(project_dir, "destroy", endpoint_url, provider_mirror, env)
-    flow.destroy(s, auto_approve=auto_approve, force_delete_secret=force_delete_secret)
+    destroying.destroy(s, auto_approve=auto_approve, force_delete_secret=force_delete_secret)
 
 
 @backend_app.command("bootstrap")
@@ -273,7 +284,7 @@ def backend_bootstrap(project_dir: ProjectDir = Path("."), env: EnvName = None, 
     settings of an existing bucket.
     """
     s = _session(project_dir, "backend", endpoint_url, env=env)
-    for line in flow.bootstrap_backend(s, auto_approve=auto_approve):
+    for line in state_backend.bootstrap_backend(s, auto_approve=auto_approve):
         typer.echo(f"  {line}")
     typer.echo(f"State bucket ready: {s.project.backend.bucket}.")
 
@@ -287,7 +298,7 @@ def backend_migrate(project_dir: ProjectDir = Path("."), env: EnvName = None, au
     file as terraform.<stack>.tfstate.migrated. Every later command uses the bucket.
     """
     s = _session(project_dir, "backend", endpoint_url, provider_mirror, env)
-    flow.migrate_backend(s, auto_approve=auto_approve)
+    state_backend.migrate_backend(s, auto_approve=auto_approve)
 
 
 @app.command()

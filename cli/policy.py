@@ -1,9 +1,12 @@
-"""Reading the secret's resource policy: who may read it, and only through which endpoint.
+"""byoc's one reader of IAM policy documents.
 
-moto stores resource policies but does not enforce them, and AWS's own answer (AccessDenied)
-only comes when a read is tried. So byoc evaluates the *document*: the Deny statements on
-``secretsmanager:GetSecretValue`` and their conditions, for the condition operators this
-stack writes (and their usual relatives).
+- ``statements`` / ``allows``: identity policies (the roles' grants), in the synthesized JSON's
+  ``aws_iam_policy_document`` shape or as AWS returns them.
+- ``SecretPolicy``: the secret's resource policy — who may read it, and only through which
+  endpoint. moto stores resource policies but does not enforce them, and AWS's own answer
+  (AccessDenied) only comes when a read is tried. So byoc evaluates the *document*: the Deny
+  statements on ``secretsmanager:GetSecretValue`` and their conditions, for the condition
+  operators this stack writes (and their usual relatives).
 """
 
 from __future__ import annotations
@@ -24,6 +27,23 @@ def _as_list(value: Any) -> list:
 
 def _action_matches(patterns: list[str], action: str) -> bool:
     return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def statements(doc: str | dict) -> list[dict]:
+    """An IAM policy document (JSON text or parsed) as the statement shape of
+    ``aws_iam_policy_document`` (effect/actions/resources/condition); one place for both the
+    synthesized JSON and what AWS returns (where Statement may be a single object)."""
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    return [{"effect": s.get("Effect"), "actions": s.get("Action"), "resources": s.get("Resource"),
+             "condition": s.get("Condition")} for s in _as_list(doc.get("Statement"))]
+
+
+def allows(statements: list[dict], action: str, resource_ref: str) -> bool:
+    """Whether some statement (in ``statements``' shape) names ``action`` on a resource that is
+    ``*`` or contains ``resource_ref`` (an ARN, or a ``${aws_x.y.arn}`` reference)."""
+    return any(_action_matches(_as_list(s.get("actions")), action)
+               and any(r == "*" or resource_ref in r for r in _as_list(s.get("resources")))
+               for s in statements)
 
 
 def _condition_holds(operator: str, actual: str | None, expected: list[str]) -> bool:

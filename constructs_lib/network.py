@@ -11,7 +11,8 @@ variable, so one JSON serves every choice) decides the rest, through ``count``:
   gateway and the interface endpoints carry everything.
 
 Addresses never move between modes (``nat_0``, ``public_1``, ...): a count of 0 removes them.
-``endpoint_set`` = ``minimal`` keeps only the interface endpoints a private task needs.
+Which interface endpoints exist (``endpoint_set``, ``ecs_exec``) is the catalogue's
+(``constructs_lib/catalog.py``); this module creates those it lists for ``network``.
 """
 
 from __future__ import annotations
@@ -34,19 +35,11 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from constructs_lib import catalog
+from constructs_lib.catalog import PINECONE_PRIVATELINK
 from constructs_lib.conditions import count_if
 
-from stacks.pinecone_privatelink import PINECONE_PRIVATELINK
-
 AZ_COUNT = 2
-
-# Interface endpoints a private Fargate service of this stack needs, besides the two that
-# endpoints_secrets.py owns (secretsmanager, kms): image pulls (ecr.api, ecr.dkr; layers come
-# from S3 through the gateway endpoint), awslogs (logs), and SDK calls the app commonly makes.
-AWS_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "ssm", "ec2", "sts")
-#: What endpoint_set = minimal keeps (with secretsmanager, and the S3 gateway, always there):
-#: image pulls and awslogs. The others exist only with endpoint_set = full.
-MINIMAL_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,9 @@ class NetworkProps:
     nat_mode: str = "per_az"
     #: ``endpoint_set`` (string token): full (default) or minimal.
     endpoint_set: str = "full"
-    #: ``pinecone_privatelink_region`` (string token): a region of stacks/pinecone_privatelink.json,
+    #: ``ecs_exec`` (bool token): ECS Exec adds its endpoints (catalog.ECS_EXEC, FULL_OR_ECS_EXEC).
+    ecs_exec: bool = False
+    #: ``pinecone_privatelink_region`` (string token): a region of constructs_lib/pinecone_privatelink.json,
     #: or "" (off).
     pinecone_privatelink_region: str = ""
 
@@ -74,9 +69,9 @@ class Network(Construct):
 
     Handles: ``vpc``, ``public_subnets`` and ``nat_gateways`` (counted by ``nat_mode``: refer to
     them as ``<fqn>[0]``), ``private_subnets``, ``private_route_tables``, ``endpoint_security_group``,
-    ``interface_endpoints`` (service -> endpoint; those outside the minimal set are counted by
-    ``endpoint_set``), ``full_endpoint_set_count``, ``s3_endpoint``, ``pinecone_endpoints``
-    (for_each) and ``pinecone_private_zones`` (a local: the zones Pinecone's hostnames need).
+    ``interface_endpoints`` (service -> endpoint; those not in every set are counted: see
+    ``presence_count``), ``s3_endpoint``, ``pinecone_endpoints`` (for_each) and
+    ``pinecone_private_zones`` (a local: the zones Pinecone's hostnames need).
     """
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
@@ -96,10 +91,6 @@ class Network(Construct):
         # (Op.eq with a non-empty literal: cdktf renders a falsy one as `undefined`.)
         public_count = Token.as_number(Fn.conditional(Op.eq(props.nat_mode, "none"), 0, 1))
         second_nat_count = count_if(Op.eq(props.nat_mode, "per_az"))
-        #: The endpoint_set variable, and 1 with endpoint_set = full, else 0: the count of the
-        #: endpoints minimal leaves out.
-        self.endpoint_set = props.endpoint_set
-        self.full_endpoint_set_count = count_if(Op.eq(props.endpoint_set, "full"))
 
         igw = InternetGateway(self, "igw", count=public_count, vpc_id=self.vpc.id,
                               tags={"Name": f"{props.app_name}-igw"})
@@ -167,9 +158,9 @@ class Network(Construct):
             tags={"Name": f"{props.app_name}-s3"})
 
         self.interface_endpoints: dict[str, VpcEndpoint] = {}
-        for service in AWS_INTERFACE_SERVICES:
-            self.add_interface_endpoint(
-                service, count=None if service in MINIMAL_INTERFACE_SERVICES else self.full_endpoint_set_count)
+        for endpoint in catalog.INTERFACE_ENDPOINTS:
+            if endpoint.module == "network":
+                self.add_interface_endpoint(endpoint.service, count=self.presence_count(endpoint.present))
 
         self._pinecone(props)
 
@@ -203,6 +194,15 @@ class Network(Construct):
             subnet_ids=[s.id for s in self.private_subnets],
             security_group_ids=[self.endpoint_security_group.id],
             tags={"Name": f"{props.app_name}-pinecone"})
+
+    def presence_count(self, present: str) -> int | float | None:
+        """The ``count`` of an interface endpoint that exists ``present`` (a catalog constant):
+        None (no count) for catalog.ALWAYS, else a 0-or-1 number token of the inputs."""
+        p = self._props
+        return {catalog.ALWAYS: None,
+                catalog.FULL: count_if(Op.eq(p.endpoint_set, "full")),
+                catalog.FULL_OR_ECS_EXEC: count_if(Op.or_(Op.eq(p.endpoint_set, "full"), p.ecs_exec)),
+                catalog.ECS_EXEC: count_if(p.ecs_exec)}[present]
 
     def add_interface_endpoint(self, service: str, scope: Construct | None = None,
                                count: int | float | None = None) -> VpcEndpoint:

@@ -10,13 +10,16 @@ with their attributes written as overrides; the rendered JSON is the same as gen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import (TerraformIterator, TerraformOutput, TerraformProvider, TerraformProviderGeneratorMetadata,
                    TerraformResource, TerraformVariable, TerraformVariableValidationConfig, Token)
 from constructs import Construct
 
-from stacks.pinecone import (DELETION_PROTECTION, INDEX_NAME_RE, MAX_DIMENSION, METRICS, PROVIDER_SOURCE,
-                             PROVIDER_VERSION, PineconeIndexes)
+from constructs_lib.catalog import (PINECONE_DELETION_PROTECTION as DELETION_PROTECTION,
+                                    PINECONE_INDEX_NAME_RE as INDEX_NAME_RE, PINECONE_MAX_DIMENSION as MAX_DIMENSION,
+                                    PINECONE_METRICS as METRICS, PINECONE_PROVIDER_SOURCE as PROVIDER_SOURCE,
+                                    PINECONE_PROVIDER_VERSION as PROVIDER_VERSION)
 
 _METADATA = TerraformProviderGeneratorMetadata(provider_name="pinecone", provider_version_constraint=PROVIDER_VERSION)
 _INDEX_TYPE = "map(object({dimension = number, metric = optional(string, \"cosine\"), " \
@@ -33,7 +36,9 @@ class _PineconeProvider(TerraformProvider):
 
 @dataclass(frozen=True)
 class PineconeIndexesProps:
-    settings: PineconeIndexes
+    #: name -> {"dimension": int, "metric": str, "deletion_protection": str} (byoc.toml's
+    #: [pinecone.indexes], checked by stacks/pinecone.py).
+    indexes: dict[str, dict[str, Any]]
     #: The aws_region variable: serverless indexes live in the stack's region.
     region: str
 
@@ -57,7 +62,7 @@ class PineconeIndexesConstruct(Construct):
                                           f"a whole dimension from 1 to {MAX_DIMENSION}, metric {'/'.join(METRICS)} and "
                                           "deletion_protection enabled/disabled.")])
         # As an override: jsii would rewrite the map's keys ("agent-memory" -> "agent_memory").
-        self.variable.add_override("default", props.settings.indexes)
+        self.variable.add_override("default", props.indexes)
         each = TerraformIterator.from_map(Token.as_any_map(self.variable.value))
         self.indexes = TerraformResource(self, "index", terraform_resource_type="pinecone_index",
                                          terraform_generator_metadata=_METADATA, provider=provider, for_each=each)

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_policy import Secretsmanager
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-from stacks import SECRET_JSON_KEY
+from constructs_lib.catalog import SECRET_JSON_KEY
 
 
 #: The only action the resource policy restricts. Management actions (PutSecretValue,

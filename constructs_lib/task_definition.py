@@ -18,8 +18,8 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
+from constructs_lib.catalog import SECRET_JSON_KEY
 from constructs_lib.secrets import PineconeSecret
-from stacks import SECRET_JSON_KEY
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from stacks import STACK_NAME
 from stacks.backend import S3Backend
 from stacks.pinecone import PineconeIndexes
 from stacks.fast_imports import install as install_fast_imports
-from stacks.fast_imports import node_hook
+from stacks.fast_imports import node_hook, silence_node_eol
 
 
 def synth(outdir: str | os.PathLike = "cdktf.out", state_file: str | os.PathLike | None = None,
@@ -24,7 +24,8 @@ def synth(outdir: str | os.PathLike = "cdktf.out", state_file: str | os.PathLike
     """
     # Before cdktf or any construct imports the provider bindings: skip their ~2,000 eager imports.
     install_fast_imports()
-    with node_hook():  # jsii starts Node on this first import; Node loads the provider lazily
+    # jsii starts Node on this first import: without the EOL banner, loading the provider lazily.
+    with silence_node_eol(), node_hook():
         from cdktf import App
 
     from stacks.byoc_stack import ByocStack

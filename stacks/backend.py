@@ -12,15 +12,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from stacks.settings import SettingError, reject_unknown
+from stacks.field_errors import FieldError, reject_unknown
 
 BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 KEY_FIELDS = {"type", "bucket", "key", "region", "kms_key_id", "use_path_style"}
 DEFAULT_KEY = "byoc/{env}/terraform.tfstate"
-
-
-class BackendError(SettingError):
-    """A bad ``[backend]`` setting."""
 
 
 @dataclass(frozen=True)
@@ -49,26 +45,26 @@ def backend_from_config(table: dict[str, Any] | None, env: str | None) -> S3Back
     """The ``[backend]`` table of byoc.toml as settings for environment ``env`` (None = default)."""
     if not table:
         return None
-    reject_unknown(table, KEY_FIELDS, "backend", BackendError)
+    reject_unknown(table, KEY_FIELDS, "backend")
     if table.get("type", "s3") != "s3":
-        raise BackendError("backend.type", 'backend.type must be "s3" (or leave [backend] out for local state).')
+        raise FieldError("backend.type", 'backend.type must be "s3" (or leave [backend] out for local state).')
     bucket = table.get("bucket")
     if not isinstance(bucket, str) or not re.fullmatch(BUCKET_RE, bucket):
-        raise BackendError("backend.bucket", "backend.bucket must be an S3 bucket name (3-63 characters of a-z, "
+        raise FieldError("backend.bucket", "backend.bucket must be an S3 bucket name (3-63 characters of a-z, "
                                              "0-9, '.' and '-').")
     region = table.get("region")
     if not isinstance(region, str) or not re.fullmatch(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", region):
-        raise BackendError("backend.region", "backend.region must be the bucket's region, e.g. us-east-1.")
+        raise FieldError("backend.region", "backend.region must be the bucket's region, e.g. us-east-1.")
     key = table.get("key", DEFAULT_KEY)
     if not isinstance(key, str) or not key or key.startswith("/"):
-        raise BackendError("backend.key", "backend.key must be an object key such as byoc/{env}/terraform.tfstate.")
+        raise FieldError("backend.key", "backend.key must be an object key such as byoc/{env}/terraform.tfstate.")
     key = key.replace("{env}", env or "default")
     kms = table.get("kms_key_id")
     if kms is not None and (not isinstance(kms, str) or not kms):
-        raise BackendError("backend.kms_key_id", "backend.kms_key_id must be a KMS key ARN, ID or alias.")
+        raise FieldError("backend.kms_key_id", "backend.kms_key_id must be a KMS key ARN, ID or alias.")
     path_style = table.get("use_path_style", False)
     if not isinstance(path_style, bool):
-        raise BackendError("backend.use_path_style", "backend.use_path_style must be true or false.")
+        raise FieldError("backend.use_path_style", "backend.use_path_style must be true or false.")
     return S3Backend(bucket=bucket, key=key, region=region, kms_key_id=kms, use_path_style=path_style)
 
 

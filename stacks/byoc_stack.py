@@ -28,7 +28,6 @@ from constructs_lib.secrets import PineconeSecret, PineconeSecretProps
 from constructs_lib.service import AppService, AppServiceProps
 from constructs_lib.sg_app import ServiceSecurityGroup, ServiceSecurityGroupProps
 from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionProps
-from constructs_lib.conditions import count_if
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, apply_backend
 from stacks.inputs import INPUTS
@@ -62,7 +61,7 @@ class ByocStack(TerraformStack):
             private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
             pinecone_vpce_services=v["pinecone_vpce_services"].list_value,
             nat_mode=v["nat_mode"].string_value, endpoint_set=v["endpoint_set"].string_value,
-            pinecone_privatelink_region=v["pinecone_privatelink_region"].string_value))
+            ecs_exec=v["ecs_exec"].boolean_value, pinecone_privatelink_region=v["pinecone_privatelink_region"].string_value))
         PineconeDns(self, "pinecone_dns", PineconeDnsProps(app_name=app, network=network))
         # One CMK for the secret, the log groups, ECS Exec sessions and the alarm topic; its policy
         # lets CloudWatch Logs use it for exactly these three groups, and CloudWatch alarms for
@@ -76,8 +75,7 @@ class ByocStack(TerraformStack):
             app_name=app, region=region, account_id=account_id, partition=partition, vpc=network.vpc,
             enabled=v["vpc_flow_logs"].boolean_value, kms_key=encryption.key, retention_days=retention,
             depends_on=[encryption.policy]))
-        endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(
-            network=network, ecs_exec=v["ecs_exec"].boolean_value))
+        endpoints = SecretEndpoints(self, "endpoints_secrets", SecretEndpointsProps(network=network))
         roles = EcsRoles(self, "iam_ecs", EcsRolesProps(app_name=app, region=region, account_id=account_id,
                                                         partition=partition))
         secret = PineconeSecret(self, "secrets", PineconeSecretProps(
@@ -93,10 +91,10 @@ class ByocStack(TerraformStack):
                                                           kms_key=encryption.key, depends_on=[encryption.policy]))
         cluster = Cluster(self, "ecs_cluster", ClusterProps(app_name=app, kms_key=encryption.key,
                                                             exec_log_group=logs.exec_group))
-        # ECS Exec (opt-in): the Session Manager endpoint and the task role's grant follow ecs_exec;
-        # the cluster's exec configuration and its log group exist always (see ecs_cluster.py).
+        # ECS Exec (opt-in): the Session Manager endpoint (network.py) and the task role's grant
+        # follow ecs_exec; the cluster's exec configuration and its log group exist always (see
+        # ecs_cluster.py).
         ecs_exec = v["ecs_exec"].boolean_value
-        network.add_interface_endpoint("ssmmessages", count=count_if(ecs_exec))
         roles.grant_ecs_exec(enabled=ecs_exec, key=encryption.key, log_group=logs.exec_group)
         container_port = v["container_port"].number_value
         alb = InternalAlb(self, "alb_internal", InternalAlbProps(
@@ -173,7 +171,7 @@ class ByocStack(TerraformStack):
 
         if pinecone is not None:  # byoc.toml [pinecone]: a synth-time switch (see stacks/pinecone.py)
             from constructs_lib.pinecone_indexes import PineconeIndexesConstruct, PineconeIndexesProps
-            PineconeIndexesConstruct(self, "pinecone_indexes", PineconeIndexesProps(settings=pinecone, region=region))
+            PineconeIndexesConstruct(self, "pinecone_indexes", PineconeIndexesProps(indexes=pinecone.indexes, region=region))
 
     def _allocate_logical_id(self, element: Any) -> str:
         """Addresses people can read: a resource's address is its construct id (``aws_vpc.main``,

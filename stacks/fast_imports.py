@@ -158,6 +158,32 @@ def install() -> bool:
 
 
 
+#: jsii prints a large "Node <N> is end-of-life" banner on every run when Node is past its support
+#: date (Node 20 here). Users cannot act on it inside byoc, so it is silenced for the EOL majors.
+#: (The ..._DEPRECATED_NODE_VERSION variant does not apply.)
+EOL_ENV = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+EOL_NODE_MAJORS = ("14", "16", "18", "20")
+
+
+@contextlib.contextmanager
+def silence_node_eol():
+    """Around the first jsii import: start jsii's Node process without the end-of-life banner.
+
+    Node reads the variable when it starts, so it is set only until then and restored on exit:
+    nothing else in this process, and no later subprocess, sees a changed environment.
+    """
+    saved = os.environ.get(EOL_ENV)
+    majors = {v for v in (saved or "").split(",") if v} | set(EOL_NODE_MAJORS)
+    os.environ[EOL_ENV] = ",".join(sorted(majors))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(EOL_ENV, None)
+        else:
+            os.environ[EOL_ENV] = saved
+
+
 def _node_notice(reason: str) -> None:
     print(f"byoc: fast synth (node) unavailable ({reason}); loading the provider normally", file=sys.stderr)
 

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from stacks.pinecone_privatelink import PINECONE_PRIVATELINK
+from constructs_lib.catalog import PINECONE_PRIVATELINK
+from stacks.field_errors import FieldError
 
 # Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
@@ -384,38 +385,29 @@ INPUTS: tuple[Input, ...] = (
 BY_NAME: dict[str, Input] = {i.name: i for i in INPUTS}
 
 
-@dataclass(frozen=True)
-class InputError:
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
 def defaults() -> dict[str, Any]:
     return {i.name: i.default for i in INPUTS if not i.required}
 
 
-def validate(values: dict[str, Any]) -> list[InputError]:
+def validate(values: dict[str, Any]) -> list[FieldError]:
     """Every problem with ``values`` (a full set of inputs), first problem per field."""
-    errors: list[InputError] = []
+    errors: list[FieldError] = []
     for unknown in sorted(set(values) - set(BY_NAME)):
-        errors.append(InputError(unknown, f"{unknown} is not a stack input; known inputs: "
+        errors.append(FieldError(unknown, f"{unknown} is not a stack input; known inputs: "
                                           f"{', '.join(BY_NAME)}."))
     merged = {**defaults(), **values}
     for spec in INPUTS:
         if spec.name not in merged or merged[spec.name] is None:
             if spec.required:
-                errors.append(InputError(spec.name, f"{spec.name} is required: set it in byoc.toml or pass "
+                errors.append(FieldError(spec.name, f"{spec.name} is required: set it in byoc.toml or pass "
                                                     f"{spec.flag} (e.g. {spec.flag} "
                                                     "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0)."))
             continue
         for _hcl, ok, message in spec.checks:
             if not ok(merged[spec.name], merged):
-                errors.append(InputError(spec.name, message))
+                errors.append(FieldError(spec.name, message))
                 break
     if not any(e.field.endswith("subnet_cidrs") for e in errors) and not _subnets_disjoint(merged):
-        errors.append(InputError("private_subnet_cidrs",
+        errors.append(FieldError("private_subnet_cidrs",
                                  "private_subnet_cidrs and public_subnet_cidrs must not overlap each other."))
     return errors

@@ -25,25 +25,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.settings import SettingError, reject_unknown
+from constructs_lib.catalog import (PINECONE_DELETION_PROTECTION as DELETION_PROTECTION,
+                                    PINECONE_INDEX_NAME_RE as INDEX_NAME_RE, PINECONE_MAX_DIMENSION as MAX_DIMENSION,
+                                    PINECONE_METRICS as METRICS)
+from stacks.field_errors import FieldError, reject_unknown
 
-PROVIDER_SOURCE = "pinecone-io/pinecone"
-#: The major version Pinecone's Terraform docs pin (https://docs.pinecone.io/integrations/terraform).
-PROVIDER_VERSION = "~> 2.0"
-PROVIDER_REGISTRY = "registry.terraform.io"
-API_KEY_ENV = "PINECONE_API_KEY"
-
-# Pinecone's rule for index names: 1-45 characters of a-z, 0-9 and '-', alphanumeric at both ends.
-INDEX_NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$"
-METRICS = ("cosine", "euclidean", "dotproduct")
-DELETION_PROTECTION = ("enabled", "disabled")
-MAX_DIMENSION = 20000
 TABLE_FIELDS = {"manage_indexes", "indexes"}
 INDEX_FIELDS = {"dimension", "metric", "deletion_protection"}
-
-
-class PineconeConfigError(SettingError):
-    """A bad ``[pinecone]`` setting."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +51,13 @@ def pinecone_from_config(table: dict[str, Any] | None) -> PineconeIndexes | None
     """byoc.toml's ``[pinecone]`` table as settings, or None when index management is off."""
     if not table:
         return None
-    reject_unknown(table, TABLE_FIELDS, "pinecone", PineconeConfigError)
+    reject_unknown(table, TABLE_FIELDS, "pinecone")
     manage = table.get("manage_indexes", False)
     if not isinstance(manage, bool):
-        raise PineconeConfigError("pinecone.manage_indexes", "pinecone.manage_indexes must be true or false.")
+        raise FieldError("pinecone.manage_indexes", "pinecone.manage_indexes must be true or false.")
     raw = table.get("indexes", {})
     if not isinstance(raw, dict):
-        raise PineconeConfigError("pinecone.indexes", "pinecone.indexes must be a table of [pinecone.indexes.<name>] "
+        raise FieldError("pinecone.indexes", "pinecone.indexes must be a table of [pinecone.indexes.<name>] "
                                                       "tables.")
     if not manage:
         return None
@@ -77,22 +65,22 @@ def pinecone_from_config(table: dict[str, Any] | None) -> PineconeIndexes | None
     for name, spec in raw.items():
         where = f"pinecone.indexes.{name}"
         if not re.fullmatch(INDEX_NAME_RE, name):
-            raise PineconeConfigError(where, f"[{where}]: index names are 1-45 characters of a-z, 0-9 and '-', "
+            raise FieldError(where, f"[{where}]: index names are 1-45 characters of a-z, 0-9 and '-', "
                                              "starting and ending with a letter or digit.")
         if not isinstance(spec, dict):
-            raise PineconeConfigError(where, f"[{where}] must be a table with dimension (and optional metric, "
+            raise FieldError(where, f"[{where}] must be a table with dimension (and optional metric, "
                                              "deletion_protection).")
-        reject_unknown(spec, INDEX_FIELDS, where, PineconeConfigError)
+        reject_unknown(spec, INDEX_FIELDS, where)
         dimension = spec.get("dimension")
         if not isinstance(dimension, int) or isinstance(dimension, bool) or not 1 <= dimension <= MAX_DIMENSION:
-            raise PineconeConfigError(f"{where}.dimension", f"{where}.dimension must be a whole number from 1 to "
+            raise FieldError(f"{where}.dimension", f"{where}.dimension must be a whole number from 1 to "
                                                             f"{MAX_DIMENSION} (your embedding model's, e.g. 1536).")
         metric = spec.get("metric", METRICS[0])
         if metric not in METRICS:
-            raise PineconeConfigError(f"{where}.metric", f"{where}.metric must be one of {', '.join(METRICS)}.")
+            raise FieldError(f"{where}.metric", f"{where}.metric must be one of {', '.join(METRICS)}.")
         protection = spec.get("deletion_protection", DELETION_PROTECTION[0])
         if protection not in DELETION_PROTECTION:
-            raise PineconeConfigError(f"{where}.deletion_protection",
+            raise FieldError(f"{where}.deletion_protection",
                                       f"{where}.deletion_protection must be enabled or disabled.")
         indexes[name] = {"dimension": dimension, "metric": metric, "deletion_protection": protection}
     return PineconeIndexes(indexes)

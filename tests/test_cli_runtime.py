@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import flow
+from cli import lockdown
 from cli.errors import ByocError
 from cli.main import app
 
@@ -93,7 +93,7 @@ def test_lockdown_retries_while_aws_rejects_a_new_role_as_principal(capsys):
             error.detail = "MalformedPolicyDocumentException: This resource policy contains an invalid principal"
             raise error
 
-    flow.retry_on_propagation(attempt, sleep=sleeps.append)
+    lockdown.retry_on_propagation(attempt, sleep=sleeps.append)
     assert len(calls) == 3 and sleeps == [5, 10]
     assert capsys.readouterr().out.count("IAM propagation") == 2
 
@@ -106,7 +106,7 @@ def test_lockdown_does_not_retry_other_failures():
         raise ByocError("terraform apply failed: AccessDenied")
 
     with pytest.raises(ByocError, match="AccessDenied"):
-        flow.retry_on_propagation(attempt, sleep=lambda _s: None)
+        lockdown.retry_on_propagation(attempt, sleep=lambda _s: None)
     assert len(calls) == 1
 
 
@@ -118,5 +118,5 @@ def test_lockdown_gives_up_after_the_last_retry():
         raise ByocError("terraform apply failed: Invalid principal in policy")
 
     with pytest.raises(ByocError):
-        flow.retry_on_propagation(attempt, sleep=lambda _s: None)
-    assert len(calls) == len(flow.RETRY_DELAYS) + 1
+        lockdown.retry_on_propagation(attempt, sleep=lambda _s: None)
+    assert len(calls) == len(lockdown.RETRY_DELAYS) + 1

@@ -103,11 +103,21 @@ def test_minimal_endpoint_set_saves_four_endpoints_in_two_azs(stack_json, prices
     assert minimal.detail.startswith("drops ec2, kms, ssm, sts ")
 
 
-def test_nlb_instead_of_alb_saves_the_hourly_difference(stack_json, prices):
+def test_nlb_instead_of_alb_saves_the_hourly_difference_and_the_alb_only_alarm(stack_json, prices):
     nlb = option(cost.estimate(stack_json, inputs(), prices), "nlb")
-    assert nlb.saves_monthly == pytest.approx(HOURS * (ALB_H - NLB_H))
-    assert nlb.saves_monthly == 0  # same hourly rate in us-east-1; they differ in capacity units
+    # Same hourly rate in us-east-1 (they differ in capacity units); an NLB has no 5xx alarm,
+    # whose metric math reads 2 metrics.
+    assert nlb.saves_monthly == pytest.approx(HOURS * (ALB_H - NLB_H) + 2 * ALARM_METRIC_MONTH)
+    assert "CloudWatch alarm metrics 6 -> 4" in nlb.detail
     assert "capacity units" in nlb.detail
+
+
+def test_minimal_endpoint_set_with_ecs_exec_saves_only_what_it_drops(stack_json, prices):
+    # ECS Exec keeps kms (its sessions are encrypted with the stack's key): 3 endpoints go, not 4.
+    exec_on = inputs(ecs_exec=True, container_read_only_root_filesystem=False)
+    minimal = option(cost.estimate(stack_json, exec_on, prices), "endpoints_minimal")
+    assert minimal.saves_monthly == pytest.approx(HOURS * 3 * 2 * ENDPOINT_AZ_H)
+    assert "drops ec2, ssm, sts (3 endpoints)" in minimal.detail and "kms" in minimal.detail.split("keeps")[1]
 
 
 def test_desired_count_and_task_size_change_the_fargate_lines(stack_json, prices):
@@ -247,7 +257,7 @@ def test_json_output_carries_lines_total_options_date_and_sources(project):
     assert data["hours_per_month"] == HOURS and data["currency"] == "USD"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["prices_as_of"])
     assert {o["key"]: o["saves_monthly"] for o in data["options"]} == {
-        "nat_single": 36.5, "nat_none": 73.0, "endpoints_minimal": 58.4, "nlb": 0.0}
+        "nat_single": 36.5, "nat_none": 73.0, "endpoints_minimal": 58.4, "nlb": 0.2}
     assert sum(item["monthly"] for item in data["lines"]) == pytest.approx(217.24, abs=0.02)
     assert data["sources"]["fargate"] == "https://aws.amazon.com/fargate/pricing/"
 

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import doctor
+from cli.doctor.static import static_checks
 from cli.main import app
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -28,13 +29,13 @@ def failing(checks) -> dict[str, doctor.Check]:
 # ---- static ------------------------------------------------------------------------------------
 
 def test_static_checks_pass_on_the_generated_stack(stack_json):
-    assert failing(doctor.static_checks(stack_json)) == {}
+    assert failing(static_checks(stack_json)) == {}
 
 
 def _break(stack_json, edit):
     doc = copy.deepcopy(stack_json)
     edit(doc["resource"], doc["data"])
-    return failing(doctor.static_checks(doc))
+    return failing(static_checks(doc))
 
 
 def test_static_flags_execution_role_without_secret_grant(stack_json):
@@ -63,7 +64,7 @@ def test_static_flags_missing_endpoint_without_nat(stack_json):
 def test_static_warns_missing_endpoint_when_nat_routes_exist(stack_json):
     doc = copy.deepcopy(stack_json)
     doc["resource"]["aws_vpc_endpoint"].pop("ecr_dkr")
-    check = {c.name: c for c in doctor.static_checks(doc)}["endpoints a private task needs"]
+    check = {c.name: c for c in static_checks(doc)}["endpoints a private task needs"]
     assert check.result == doctor.WARN and "ecr.dkr" in check.detail
 
 

@@ -66,7 +66,8 @@ import json, sys
 from stacks import fast_imports
 fast_imports.EXPECTED_VERSION = "0.0.0-not-installed"
 active = fast_imports.install()
-with fast_imports.node_hook():  # as stacks/app.py does; after a fallback it must leave Node alone
+with fast_imports.silence_node_eol(), fast_imports.node_hook():  # as stacks/app.py does; after a fallback
+    # the hook must leave Node alone
     import cdktf_cdktf_provider_aws.vpc
 pkg = sys.modules["cdktf_cdktf_provider_aws"]
 print(json.dumps({"active": active, "real": hasattr(pkg, "_private") and not hasattr(pkg, "__byoc_fast__"),
@@ -76,7 +77,7 @@ print(json.dumps({"active": active, "real": hasattr(pkg, "_private") and not has
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           # Let stacks/__init__ do the silencing, so the banner check means something.
+           # Let stacks.app do the silencing, so the banner check means something.
            if k not in ("BYOC_EAGER_IMPORT", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION")}
     return {**env, **extra}
 

@@ -22,9 +22,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import cost, doctor
-from cli.flow import network_warnings
+from cli.doctor.static import static_checks
+from cli.deploy import network_warnings
 from cli.main import app
 from cli.tfexpr import Evaluator
+from constructs_lib import catalog
 from stacks import STACK_NAME
 from stacks.inputs import defaults
 from tfrun import aws, terraform
@@ -47,11 +49,18 @@ SINGLE = PRIVATE_ONLY | {
     "aws_route_table_association.public_1_subnet[0]", "aws_eip.nat_0[0]", "aws_nat_gateway.nat_0[0]",
     "aws_route.private_0_nat[0]", "aws_route.private_1_nat[0]"}
 PER_AZ = SINGLE | {"aws_eip.nat_1[0]", "aws_nat_gateway.nat_1[0]"}
-FULL_ENDPOINTS = {"aws_vpc_endpoint.s3", "aws_vpc_endpoint.ecr_api", "aws_vpc_endpoint.ecr_dkr",
-                  "aws_vpc_endpoint.logs", "aws_vpc_endpoint.secretsmanager", "aws_vpc_endpoint.ssm[0]",
-                  "aws_vpc_endpoint.ec2[0]", "aws_vpc_endpoint.sts[0]", "aws_vpc_endpoint.kms[0]"}
-MINIMAL_ENDPOINTS = {"aws_vpc_endpoint.s3", "aws_vpc_endpoint.ecr_api", "aws_vpc_endpoint.ecr_dkr",
-                     "aws_vpc_endpoint.logs", "aws_vpc_endpoint.secretsmanager"}
+
+
+def endpoint_addresses(endpoint_set: str, ecs_exec: bool = False) -> set[str]:
+    """The endpoint instances the catalogue says exist (the S3 gateway in every set): what the
+    JSON's evaluated counts must agree with."""
+    return {"aws_vpc_endpoint.s3"} | {
+        f"aws_vpc_endpoint.{e.service.replace('.', '_')}" + ("" if e.present == catalog.ALWAYS else "[0]")
+        for e in catalog.INTERFACE_ENDPOINTS if catalog.endpoint_present(e, endpoint_set, ecs_exec)}
+
+
+FULL_ENDPOINTS = endpoint_addresses("full")
+MINIMAL_ENDPOINTS = endpoint_addresses("minimal")
 PINECONE = {f'aws_vpc_endpoint.pinecone["{PINECONE_US_EAST_1}"]', "aws_route53_zone.pinecone[0]",
             "aws_route53_record.pinecone_wildcard[0]"}
 
@@ -113,7 +122,7 @@ def test_endpoints_outside_the_minimal_set_are_counted_by_the_endpoint_set_varia
 
 
 def test_pinecone_region_table_is_embedded_as_a_local_with_its_five_regions(stack_json):
-    table = json.loads((REPO / "stacks" / "pinecone_privatelink.json").read_text())["regions"]
+    table = json.loads((REPO / "constructs_lib" / "pinecone_privatelink.json").read_text())["regions"]
     assert len(table) == 5
     assert stack_json["locals"]["pinecone_privatelink"] == table
 
@@ -344,7 +353,7 @@ def test_switching_per_az_to_single_removes_only_nat_1_and_its_eip_and_reroutes_
 @pytest.mark.parametrize("nat_mode", ["per_az", "single", "none"])
 @pytest.mark.parametrize("endpoint_set", ["full", "minimal"])
 def test_doctor_static_checks_pass_for_every_nat_mode_and_endpoint_set(stack_json, nat_mode, endpoint_set):
-    checks = doctor.static_checks(stack_json, inputs(nat_mode=nat_mode, endpoint_set=endpoint_set))
+    checks = static_checks(stack_json, inputs(nat_mode=nat_mode, endpoint_set=endpoint_set))
     assert [c for c in checks if c.result != doctor.PASS] == []
 
 
@@ -353,7 +362,7 @@ def test_doctor_static_counts_nat_routes_by_nat_mode(stack_json):
     broken = copy.deepcopy(stack_json)
     del broken["resource"]["aws_vpc_endpoint"]["ecr_dkr"]
     for nat_mode, result in (("per_az", doctor.WARN), ("single", doctor.WARN), ("none", doctor.FAIL)):
-        checks = {c.name: c for c in doctor.static_checks(broken, inputs(nat_mode=nat_mode))}
+        checks = {c.name: c for c in static_checks(broken, inputs(nat_mode=nat_mode))}
         assert checks["endpoints a private task needs"].result == result, nat_mode
         assert "ecr.dkr" in checks["endpoints a private task needs"].detail
 
@@ -364,4 +373,6 @@ def test_ecs_exec_keeps_the_kms_endpoint_in_the_minimal_set(stack_json):
     minimal_exec = planned(stack_json, endpoint_set="minimal", ecs_exec=True,
                            container_read_only_root_filesystem=False)
     assert {a for a in minimal_exec if a.startswith("aws_vpc_endpoint.")} == {
+        *MINIMAL_ENDPOINTS, "aws_vpc_endpoint.kms[0]", "aws_vpc_endpoint.ssmmessages[0]"}
+    assert endpoint_addresses("minimal", ecs_exec=True) == {
         *MINIMAL_ENDPOINTS, "aws_vpc_endpoint.kms[0]", "aws_vpc_endpoint.ssmmessages[0]"}

@@ -20,7 +20,8 @@ from cli.config import open_project
 from cli.main import app
 from cli.synth import ensure_synth, is_fresh
 from stacks import STACK_NAME
-from stacks.pinecone import API_KEY_ENV, PROVIDER_SOURCE
+from constructs_lib.catalog import PINECONE_API_KEY_ENV as API_KEY_ENV
+from constructs_lib.catalog import PINECONE_PROVIDER_SOURCE as PROVIDER_SOURCE
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
 SENTINEL = "pcsk_SENTINEL_pinecone_provider_7f3a"

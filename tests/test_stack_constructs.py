@@ -24,12 +24,16 @@ from typing import Any
 
 import pytest
 
+from constructs_lib import catalog
 from stacks import STACK_NAME, STATE_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: The AWS interface endpoints the issue requires, each exactly once.
+#: The AWS interface endpoints the seed requires (ECR api/dkr, Logs, SSM, EC2, KMS, STS, and
+#: Secrets Manager of endpoints_secrets.tf), each exactly once.
 AWS_INTERFACE_SERVICES = {"ecr.api", "ecr.dkr", "logs", "ssm", "ec2", "kms", "sts", "secretsmanager"}
+#: Issue 7's minimal set: what a private task needs to start (image, logs, the secret).
+MINIMAL_INTERFACE_SERVICES = {"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
 #: Secrets Manager actions that must never be denied (or terraform/operators lock themselves out).
 MANAGEMENT_ACTIONS = (
     "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
@@ -352,6 +356,14 @@ def test_each_private_subnet_routes_through_the_nat_of_its_own_az(built):
         assert nat["subnet_id"] == f"${{aws_subnet.public_{i}[0].id}}"
         assert nat["allocation_id"] == f"${{aws_eip.nat_{i}[0].id}}"
     assert associations["private_0"] != associations["private_1"]
+
+
+def test_endpoint_catalogue_holds_the_seeds_set_the_minimal_set_and_ecs_exec():
+    assert set(catalog.interface_services("full")) == AWS_INTERFACE_SERVICES
+    assert set(catalog.interface_services("minimal")) == MINIMAL_INTERFACE_SERVICES
+    assert set(catalog.TASK_START_SERVICES) == MINIMAL_INTERFACE_SERVICES
+    assert set(catalog.interface_services("minimal", ecs_exec=True)) == MINIMAL_INTERFACE_SERVICES | {"kms", "ssmmessages"}
+    assert len({e.service for e in catalog.INTERFACE_ENDPOINTS}) == len(catalog.INTERFACE_ENDPOINTS)
 
 
 def test_each_aws_interface_endpoint_exists_once_with_private_dns(built):

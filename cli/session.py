@@ -1,0 +1,149 @@
+"""One command's session with a project: which AWS, the terraform runner, and the steps every
+operation shares — synth-and-init (``prepare``), ``plan``, ``approve``, ``apply``, reading the
+outputs and the inputs of the last deploy.
+
+The operations are one module each: ``deploy``, ``secret``, ``lockdown``, ``status``,
+``destroy`` and ``backend`` (remote state); cli/main.py's commands call them, and so does
+``byoc demo``, so the demo exercises exactly what users run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+
+from cli.aws import AwsTarget
+from cli.config import Project
+from cli.errors import ByocError, InputError
+from cli.progress import ApplyProgress, PlanSummary, summarize_plan
+from cli.synth import ensure_synth
+from cli.terraform import Terraform, terraform_binary
+from constructs_lib.catalog import PINECONE_API_KEY_ENV as API_KEY_ENV
+
+
+def say(text: str = "") -> None:
+    typer.echo(text)
+
+
+@dataclass
+class Session:
+    """One command's view of a project: where, which AWS, how to get the provider."""
+
+    project: Project
+    endpoint_url: str | None = None
+    provider_mirror: Path | None = None
+    command: str = "byoc"
+    confirm: Callable[[str], bool] = field(default=lambda prompt: typer.confirm(prompt, default=False))
+    sleep: Callable[[float], None] = time.sleep
+
+    def target(self, region: str) -> AwsTarget:
+        return AwsTarget(region=region, endpoint_url=self.endpoint_url)
+
+    def terraform(self, region: str) -> Terraform:
+        return Terraform(self.project.stack_dir, self.target(region).terraform_env(),
+                         log_path=self.project.log_file(self.command))
+
+    # -- shared steps ---------------------------------------------------------------------
+    def prepare(self, region: str) -> Terraform:
+        """Synth when something changed, and ``terraform init`` when the folder needs it."""
+        terraform_binary()  # fail before any work when terraform is missing
+        self.target(region).require_credentials()
+        if self.project.pinecone is not None and not os.environ.get(API_KEY_ENV, "").strip():
+            # The Pinecone provider reads its key from the environment only: never argv, never state.
+            raise InputError(f"{API_KEY_ENV}: not set, and byoc.toml's [pinecone] manages indexes with the Pinecone "
+                             f"provider, which reads the key from the environment: export {API_KEY_ENV} "
+                             "(e.g. `read -s PINECONE_API_KEY && export PINECONE_API_KEY`), never pass it as an argument.")
+        if self.project.backend is not None and self.project.has_local_resources():
+            raise ByocError(f"the state is still local ({self.project.state_file.name}) but byoc.toml names the "
+                            f"S3 backend {self.project.backend.url}: run `byoc backend migrate` first.")
+        result = ensure_synth(self.project)
+        if result.cached:
+            say("Synth: up to date (nothing changed since the last synth).")
+        else:
+            say(f"Synth: wrote {self.project.stack_dir.relative_to(self.project.root)} in {result.seconds:.1f}s.")
+        tf = self.terraform(region)
+        if not result.cached or not (self.project.stack_dir / ".terraform").is_dir():
+            if self.project.pinecone is not None:
+                say("Pinecone indexes: managed with pinecone-io/pinecone, which terraform init downloads from "
+                    "registry.terraform.io (needs registry access).")
+            say("Terraform: init ...")
+            tf.init(self.provider_mirror, on_notice=say)
+        return tf
+
+    def plan(self, tf: Terraform, values: dict[str, Any], *, destroy: bool = False) -> tuple[PlanSummary, Path]:
+        self.project.state_dir.mkdir(parents=True, exist_ok=True)
+        var_file = self.project.state_dir / "pending.tfvars.json"
+        var_file.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        plan_file = self.project.state_dir / "byoc.tfplan"
+        args = ["plan", "-json", "-input=false", "-lock-timeout=0s", f"-var-file={var_file}", f"-out={plan_file}"]
+        if destroy:
+            args.append("-destroy")
+        try:
+            summary = summarize_plan(tf.stream(*args, on_notice=say))
+        finally:
+            var_file.unlink(missing_ok=True)
+        return summary, plan_file
+
+    def apply(self, tf: Terraform, plan_file: Path, summary: PlanSummary) -> None:
+        progress = ApplyProgress(summary.total)
+        try:
+            tf.stream("apply", "-json", "-input=false", "-lock-timeout=0s", str(plan_file),
+                      on_message=progress.handle, on_notice=say)
+        finally:
+            plan_file.unlink(missing_ok=True)
+        progress.finish()
+
+    def approve(self, summary: PlanSummary, auto_approve: bool, question: str) -> None:
+        for line in summary.lines():
+            say(line)
+        self.ask(question, auto_approve)
+
+    def ask(self, question: str, auto_approve: bool) -> None:
+        """Go on only with a yes (or --auto-approve); no answer (no terminal) is a no."""
+        if auto_approve:
+            return
+        try:
+            ok = self.confirm(question)
+        except (typer.Abort, EOFError):
+            ok = False
+        if not ok:
+            raise ByocError("Nothing was changed (not confirmed). Pass --auto-approve to skip the question.")
+
+    def outputs(self, tf: Terraform) -> dict[str, Any]:
+        """The deployment's outputs. With the local backend they are read from the state file
+        itself (what `terraform output` does, without starting terraform: ~1 s saved on
+        every lockdown/status/secret put)."""
+        local = self.project.local_outputs()
+        if local is not None:
+            return local
+        if not (self.project.stack_dir / ".terraform").is_dir():  # e.g. cdktf.out was deleted
+            ensure_synth(self.project)
+            tf.init(self.provider_mirror, on_notice=say)
+        return tf.outputs()
+
+    def deployed_inputs_raw(self) -> dict[str, Any]:
+        saved = self.project.saved_inputs()
+        if saved is None:
+            raise ByocError(f"no deployment inputs found in {self.project.state_dir}: run `byoc deploy` first.")
+        return saved
+
+    def deployed_inputs(self) -> dict[str, Any]:
+        saved = self.project.saved_inputs()
+        if saved is None or not self.project.has_deployment():
+            raise ByocError(f"no deployment found in {self.project.root}: run `byoc deploy` first "
+                            "(or pass --project-dir to the project you deployed).")
+        return saved
+
+
+def print_outputs(outputs: dict[str, Any]) -> None:
+    say("Outputs:")
+    for name in sorted(outputs):
+        value = outputs[name]
+        shown = ", ".join(value) if isinstance(value, list) else ("(none)" if value is None else value)
+        say(f"  {name} = {shown}")

@@ -1,0 +1,117 @@
+"""The stack's constants and data tables, in one pure-Python place (no jsii, no cdktf).
+
+Everything that more than one layer must agree on lives here, so that the constructs that write
+the Terraform, the stack inputs that validate it and the CLI that reads it back (``byoc cost``,
+``byoc doctor``) read one table instead of keeping copies: the secret's JSON key, the interface
+endpoint catalogue, Pinecone's PrivateLink table and Pinecone's limits. Importing this module
+never loads jsii, so the CLI's fast paths stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# ---------------------------------------------------------------------------------------------
+# The secret
+# ---------------------------------------------------------------------------------------------
+
+#: The JSON key inside the secret's value, {"PINECONE_API_KEY": "..."}, and the container's
+#: environment variable name.
+SECRET_JSON_KEY = "PINECONE_API_KEY"
+
+# ---------------------------------------------------------------------------------------------
+# Interface endpoints
+# ---------------------------------------------------------------------------------------------
+
+#: When an interface endpoint exists, by the stack's inputs.
+ALWAYS = "always"  # in every endpoint set: a private task cannot start without it
+FULL = "full"  # endpoint_set = full (the seed's set)
+FULL_OR_ECS_EXEC = "full_or_ecs_exec"  # endpoint_set = full, or ecs_exec = true
+ECS_EXEC = "ecs_exec"  # ecs_exec = true
+
+
+@dataclass(frozen=True)
+class InterfaceEndpoint:
+    #: The AWS service, as in ``com.amazonaws.<region>.<service>``; the resource address is
+    #: ``aws_vpc_endpoint.<service with . as _>``.
+    service: str
+    #: ALWAYS, FULL, FULL_OR_ECS_EXEC or ECS_EXEC.
+    present: str
+    #: The construct module that creates it (the documented file it belongs to).
+    module: str
+    why: str
+
+
+#: Every AWS interface endpoint the stack can create, each exactly once per VPC (AWS refuses a
+#: second private-DNS endpoint for one service). Gateway endpoints (S3) are not interface
+#: endpoints: network.py creates the S3 gateway in every set.
+INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = (
+    InterfaceEndpoint("ecr.api", ALWAYS, "network", "image pulls: registry API (layers come from S3 via the gateway)"),
+    InterfaceEndpoint("ecr.dkr", ALWAYS, "network", "image pulls: the Docker registry"),
+    InterfaceEndpoint("logs", ALWAYS, "network", "the awslogs driver: the container's logs"),
+    InterfaceEndpoint("ssm", FULL, "network", "SDK calls the app commonly makes (Parameter Store)"),
+    InterfaceEndpoint("ec2", FULL, "network", "SDK calls the app commonly makes"),
+    InterfaceEndpoint("sts", FULL, "network", "SDK calls the app commonly makes (assume role)"),
+    InterfaceEndpoint("secretsmanager", ALWAYS, "endpoints_secrets",
+                      "ECS injects PINECONE_API_KEY at task start; the secret policy demands this endpoint"),
+    # Tasks never call KMS themselves to read the secret (Secrets Manager decrypts it), so the
+    # minimal set does without it; but an ECS Exec session is encrypted with the stack's key by the
+    # task's agent, which must reach KMS (with nat_mode = none only this endpoint leads there).
+    InterfaceEndpoint("kms", FULL_OR_ECS_EXEC, "endpoints_secrets", "the app's own KMS calls; ECS Exec sessions"),
+    InterfaceEndpoint("ssmmessages", ECS_EXEC, "network", "ECS Exec's session channels"),
+)
+
+
+def endpoint_present(endpoint: InterfaceEndpoint, endpoint_set: str = "full", ecs_exec: bool = False) -> bool:
+    """Whether ``endpoint`` exists for these input values (Python's reading of the JSON's count)."""
+    return {ALWAYS: True, FULL: endpoint_set == "full", FULL_OR_ECS_EXEC: endpoint_set == "full" or ecs_exec,
+            ECS_EXEC: ecs_exec}[endpoint.present]
+
+
+def interface_services(endpoint_set: str = "full", ecs_exec: bool = False) -> tuple[str, ...]:
+    """The AWS services that get an interface endpoint with these input values."""
+    return tuple(e.service for e in INTERFACE_ENDPOINTS if endpoint_present(e, endpoint_set, ecs_exec))
+
+
+#: What a private Fargate task of this stack needs to start (present in every endpoint set):
+#: image (ecr.api, ecr.dkr), logs (awslogs) and the secret. Plus the S3 gateway for image layers.
+TASK_START_SERVICES: tuple[str, ...] = tuple(e.service for e in INTERFACE_ENDPOINTS if e.present == ALWAYS)
+
+# ---------------------------------------------------------------------------------------------
+# Pinecone: PrivateLink by region, and the limits of its indexes and Terraform provider
+# ---------------------------------------------------------------------------------------------
+
+_PRIVATELINK = json.loads(Path(__file__).with_name("pinecone_privatelink.json").read_text())
+#: Where the PrivateLink table comes from, and the day it was read.
+PRIVATELINK_SOURCE: str = _PRIVATELINK["source"]
+PRIVATELINK_AS_OF: str = _PRIVATELINK["as_of"]
+
+
+@dataclass(frozen=True)
+class PrivateLinkService:
+    region: str
+    #: The endpoint service to create an interface endpoint for.
+    service_name: str
+    #: The zone of Pinecone's private hostnames in this region (records: *.<dns_zone>).
+    dns_zone: str
+
+
+#: Pinecone's published PrivateLink endpoint services by region (pinecone_privatelink.json).
+PINECONE_PRIVATELINK: dict[str, PrivateLinkService] = {
+    region: PrivateLinkService(region, row["service_name"], row["dns_zone"])
+    for region, row in _PRIVATELINK["regions"].items()
+}
+
+PINECONE_PROVIDER_SOURCE = "pinecone-io/pinecone"
+#: The major version Pinecone's Terraform docs pin (https://docs.pinecone.io/integrations/terraform).
+PINECONE_PROVIDER_VERSION = "~> 2.0"
+PINECONE_PROVIDER_REGISTRY = "registry.terraform.io"
+#: Where the Pinecone provider (and Pinecone's SDKs) read the API key from.
+PINECONE_API_KEY_ENV = "PINECONE_API_KEY"
+# Pinecone's rule for index names: 1-45 characters of a-z, 0-9 and '-', alphanumeric at both ends.
+PINECONE_INDEX_NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$"
+PINECONE_METRICS = ("cosine", "euclidean", "dotproduct")
+PINECONE_DELETION_PROTECTION = ("enabled", "disabled")
+PINECONE_MAX_DIMENSION = 20000
