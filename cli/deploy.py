@@ -25,18 +25,25 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool) -> dict[st
     for warning in network_warnings(values):
         say(warning)
     tf = s.prepare(values["aws_region"])
-    say("Terraform: plan ...")
-    summary, plan_file = s.plan(tf, values)
-    if summary.empty:
-        say("No changes: the deployment already matches these inputs.")
-        plan_file.unlink(missing_ok=True)
-    else:
-        s.approve(summary, auto_approve, "Apply these changes?")
-        # From here on these are the inputs of the last deploy (even if apply stops midway,
-        # destroy and lockdown must see what was being applied).
+    # Once applying starts, these are the inputs of the last deploy (even if apply stops midway,
+    # destroy and lockdown must see what was being applied).
+    if auto_approve:
         s.project.save_inputs(values)
-        say("Terraform: apply ...")
-        s.apply(tf, plan_file, summary)
+        say("Terraform: plan and apply ...")
+        changed = not s.apply_now(tf, values).empty
+    else:
+        say("Terraform: plan ...")
+        summary, plan_file = s.plan(tf, values)
+        changed = not summary.empty
+        if changed:
+            s.approve(summary, auto_approve, "Apply these changes?")
+            s.project.save_inputs(values)
+            say("Terraform: apply ...")
+            s.apply(tf, plan_file, summary)
+        else:
+            plan_file.unlink(missing_ok=True)
+    if not changed:
+        say("No changes: the deployment already matches these inputs.")
     outputs = s.outputs(tf)
     print_outputs(outputs)
     if not values.get(READERS):

@@ -22,16 +22,19 @@ def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> Non
         # AWS refuses to delete a protected load balancer, and `terraform destroy` would stop
         # there with everything around it already gone: turn the protection off first.
         before["alb_deletion_protection"] = False
-    summary, plan_file = s.plan(tf, values, destroy=True)
     window = 0 if "secret_recovery_window_days" in before else values.get("secret_recovery_window_days", 7)
     if window == 0:
         say("The secret and all its versions are deleted at once (no recovery window).")
     else:
         say(f"The secret is scheduled for deletion with a {window}-day recovery window: restore it with "
             "`aws secretsmanager restore-secret`, or pass --force-delete-secret to delete it at once.")
-    s.approve(summary, auto_approve, "Destroy these resources?")
+    plan_file = None
+    if not auto_approve:  # with --auto-approve the plan is shown as the destroy applies it
+        summary, plan_file = s.plan(tf, values, destroy=True)
+        s.approve(summary, auto_approve, "Destroy these resources?")
     if before:
-        plan_file.unlink(missing_ok=True)  # stale once the settings below are applied
+        if plan_file is not None:
+            plan_file.unlink(missing_ok=True)  # stale once the settings below are applied
         values.update(before)
         prep, prep_file = s.plan(tf, values)
         # In-place updates only: the two settings, and what reads the secret's attributes (its
@@ -52,7 +55,9 @@ def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> Non
                 {"alb_deletion_protection": "turning off the load balancer's deletion protection",
                  "secret_recovery_window_days": "setting the secret's recovery window to 0"}[k] for k in before) + ".")
             s.apply(tf, prep_file, prep)
-        summary, plan_file = s.plan(tf, values, destroy=True)
-    s.apply(tf, plan_file, summary)
+    if plan_file is not None and not before:
+        s.apply(tf, plan_file, summary)  # exactly the plan that was approved
+    else:  # approved above, or --auto-approve: plan and apply the destroy in one process
+        s.apply_now(tf, values, destroy=True, show_plan=plan_file is None)
     s.project.inputs_file.unlink(missing_ok=True)
     say("Destroyed.")

@@ -38,7 +38,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -194,3 +198,36 @@ def running(port: int | None = None) -> Iterator[Emulator]:
         yield Emulator(f"http://{HOST}:{port}")
     finally:
         server.stop()
+
+
+@contextmanager
+def spawned(port: int | None = None, timeout: float = 60) -> Iterator[Emulator]:
+    """The same emulator in a process of its own (``byoc emulator``), stopped on exit.
+
+    moto keeps its state process-global, so an emulator that must outlive others started in this
+    process (a deployment shared by several test modules) lives in its own process; its moto work
+    then also runs beside this process rather than under its GIL.
+    """
+    port = port or free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "emulator", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    timer = threading.Timer(timeout, proc.kill)  # a server that never says it is up is stopped
+    timer.start()
+    first = proc.stdout.readline()
+    timer.cancel()
+    if "listening on" not in first:
+        proc.kill()
+        rest = proc.communicate()[0]
+        raise RuntimeError(f"the emulator did not start: {(first + rest).strip()[-2000:]}")
+    # Keep reading what it prints, so that a full pipe can never block it.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    try:
+        yield Emulator(f"http://{HOST}:{port}")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

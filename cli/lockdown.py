@@ -45,15 +45,19 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
 
     def attempt() -> None:
         nonlocal approved
+        if auto_approve or approved:  # nobody is asked (again): plan and apply in one process
+            s.project.save_inputs(values)
+            if s.apply_now(tf, values, show_plan=not approved).empty:
+                say("No changes: the secret is already locked down to these readers.")
+            return
         summary, plan_file = s.plan(tf, values)
         if summary.empty:
             plan_file.unlink(missing_ok=True)
             s.project.save_inputs(values)
             say("No changes: the secret is already locked down to these readers.")
             return
-        if not approved:
-            s.approve(summary, auto_approve, "Lock the secret down to these readers?")
-            approved = True
+        s.approve(summary, auto_approve, "Lock the secret down to these readers?")
+        approved = True
         s.project.save_inputs(values)
         s.apply(tf, plan_file, summary)
 

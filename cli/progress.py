@@ -42,6 +42,21 @@ class PlanSummary:
         out += [f"  {action}: {addr}" for action, addr in self.changes if action not in ("create", "delete")]
         return out
 
+    def take(self, msg: dict) -> bool:
+        """Read one UI message of a plan (or of the planning part of ``apply -auto-approve``);
+        True once the plan's own change_summary has arrived, i.e. the plan is complete."""
+        kind = msg.get("type")
+        if kind == "planned_change":
+            change = msg.get("change", {})
+            if change.get("action") != "read":  # a data source read is not a change
+                self.changes.append((change.get("action", "?"), change.get("resource", {}).get("addr", "?")))
+        elif kind == "change_summary":
+            c = msg.get("changes", {})
+            if c.get("operation", "plan") == "plan":  # not the apply's closing summary
+                self.add, self.change, self.remove = c.get("add", 0), c.get("change", 0), c.get("remove", 0)
+                return True
+        return False
+
 
 def _resource_type(addr: str) -> str:
     """``aws_vpc_endpoint`` of ``aws_vpc_endpoint.pinecone["com.amazonaws..."]``."""
@@ -51,15 +66,7 @@ def _resource_type(addr: str) -> str:
 def summarize_plan(messages: Iterable[dict]) -> PlanSummary:
     summary = PlanSummary()
     for msg in messages:
-        kind = msg.get("type")
-        if kind == "planned_change":
-            change = msg.get("change", {})
-            if change.get("action") == "read":  # a data source read, not a change
-                continue
-            summary.changes.append((change.get("action", "?"), change.get("resource", {}).get("addr", "?")))
-        elif kind == "change_summary":
-            c = msg.get("changes", {})
-            summary.add, summary.change, summary.remove = c.get("add", 0), c.get("change", 0), c.get("remove", 0)
+        summary.take(msg)
     return summary
 
 

@@ -1,25 +1,58 @@
-"""Shared fixtures: one synth per session, the offline provider mirror, a moto server per test.
+"""Shared fixtures: one synth per session, the offline provider mirror, moto servers, and the
+one deployment that tests which only read (or break and put back) share.
 
-Synth is expensive (jsii + Node), so the stack is synthesized once per session into a
-project folder; tests that run terraform copy that synthesized project (the state path in the
-JSON is relative, so a copy is a working project of its own).
+Synth is expensive (jsii + Node), so the stack is synthesized once per session (per xdist
+worker) into a project folder; tests that run terraform copy that synthesized project (the state
+path in the JSON is relative, so a copy is a working project of its own).
+
+The suite runs in parallel (pytest-xdist, ``--dist loadgroup``, see pyproject.toml): every test
+module is one group, so its module fixtures (a deployment, a moto server) are built once, on
+one worker; tests that share the session's ``deployed_stack`` form the group of that name
+(``pytest.mark.xdist_group("deployed_stack")``).
+Groups that deploy go first, so that the longest ones never start last.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from argv_watch import ArgvWatcher
 from cli.config import Project
-from cli.emulator import running
+from cli.emulator import running, spawned
 from cli.synth import ensure_synth
 from cli.terraform import PROVIDER_ADDRESS, PROVIDER_VERSION, find_provider_mirror
 from stacks import STACK_NAME
+from tfrun import aws
 
 REPO = Path(__file__).resolve().parents[1]
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+#: The shared deployment's BYOC trust settings (pinecone_aws_account_id, pinecone_external_id).
+TRUST_ACCOUNT, TRUST_EXTERNAL_ID = "111122223333", "byoc-scan-external-id"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test module is an xdist group of its own unless a test names another; groups whose
+    tests deploy (marked both terraform and emulator) run first. The order is deterministic, as
+    xdist requires of every worker's collection."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+    def group(item) -> str:
+        marker = item.get_closest_marker("xdist_group")
+        return marker.kwargs.get("name") or marker.args[0]
+
+    deploying = {group(i) for i in items if i.get_closest_marker("terraform") and i.get_closest_marker("emulator")}
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (group(item) not in deploying, order[id(item)]))
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +139,84 @@ def project_copy_module(synthesized_project, tmp_path_factory) -> Path:
     dest = tmp_path_factory.mktemp("project") / "project"
     shutil.copytree(synthesized_project, dest)
     return dest
+
+
+# --- The shared deployment ------------------------------------------------------------------
+
+@dataclass
+class DeployedStack:
+    """One project deployed through the CLI as a user would — deploy, secret put (a sentinel
+    value), lockdown, lockdown again, status — against an emulator in its own process, with
+    every step's result kept. Tests on it read, or break one thing and put it back. Inputs: the
+    defaults, with the BYOC trust role on (byoc.toml)."""
+
+    project: Path
+    env: dict[str, str]
+    sentinel: str
+    steps: dict[str, Any] = field(default_factory=dict)
+
+    def invoke(self, *args: str, input: str | None = None):
+        """``byoc <command words> -C <project> <rest>`` in this process (CliRunner)."""
+        words = 2 if args and args[0] in ("secret", "backend") else 1
+        argv = [*args[:words], "-C", str(self.project), *args[words:]]
+        from cli.main import app
+
+        return CliRunner().invoke(app, argv, env=self.env, input=input, catch_exceptions=False)
+
+    def state(self) -> dict:
+        return json.loads((self.project / "terraform.byoc.tfstate").read_text())
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return {k: v["value"] for k, v in self.state()["outputs"].items()}
+
+    def client(self, service: str):
+        return aws(self.env, service)
+
+    def doctor(self) -> tuple[int, dict[str, dict], dict]:
+        """``byoc doctor --json``: (exit code, failed live checks by name, the whole report)."""
+        result = self.invoke("doctor", "--json")
+        assert result.output.strip(), result
+        report = json.loads(result.output)
+        return result.exit_code, {c["name"]: c for c in report["live"] if c["result"] == "fail"}, report
+
+    def redeploy(self) -> None:
+        """Converge the deployment back to its inputs (for a test that broke more than it can
+        put back by hand)."""
+        result = self.invoke("deploy", "--container-image", IMAGE, "-y")
+        assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def deployed_stack(synthesized_project, tmp_path_factory):
+    project = tmp_path_factory.mktemp("deployed") / "project"
+    shutil.copytree(synthesized_project, project)
+    # The BYOC trust role too, so that the security scans of this deployment see every policy.
+    (project / "byoc.toml").write_text(f'pinecone_aws_account_id = "{TRUST_ACCOUNT}"\n'
+                                       f'pinecone_external_id = "{TRUST_EXTERNAL_ID}"\n')
+    with spawned() as emu:
+        stack = DeployedStack(project, emu.env(), sentinel="pcsk-sentinel-" + secrets.token_hex(12))
+        steps = stack.steps
+        watcher = ArgvWatcher(stack.sentinel)
+        watcher.start()
+        steps["deploy"] = stack.invoke("deploy", "--container-image", IMAGE, "--auto-approve")
+        steps["state_after_deploy"] = (project / "terraform.byoc.tfstate").read_text()
+        steps["secret_put"] = stack.invoke("secret", "put", input=stack.sentinel + "\n")
+        steps["lockdown"] = stack.invoke("lockdown", "--auto-approve")
+        steps["state_after_lockdown"] = stack.state()
+        steps["policy_after_lockdown"] = stack.client("secretsmanager").get_resource_policy(
+            SecretId=stack.outputs["byoc_secret_arn"])["ResourcePolicy"]
+        steps["lockdown_again"] = stack.invoke("lockdown")  # no --auto-approve: nothing to approve
+        steps["status"] = stack.invoke("status", "--json")
+        watcher.stop()
+        steps["argv_watch"] = watcher
+        steps["files"] = _all_text(project)
+        yield stack
+
+
+def _all_text(root: Path) -> str:
+    chunks = []
+    for path in root.rglob("*"):
+        if path.is_file() and ".terraform/providers" not in path.as_posix():
+            chunks.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(chunks)

@@ -1,107 +1,28 @@
 """The CLI's two-phase flow end to end: real terraform, a moto server on 127.0.0.1.
 
-One deployment per module (deploy takes ~80 s against moto); each test asserts one behaviour
-of one step. The steps run in the fixture, in the order a user runs them:
-deploy -> secret put (stdin) -> lockdown -> lockdown again -> status -> destroy.
+The flow is the session's shared deployment (``deployed_stack`` in conftest.py), run once in
+the order a user runs it: deploy -> secret put (stdin) -> lockdown -> lockdown again -> status;
+each test asserts one behaviour of one step. ``byoc destroy`` is proven on the remote-state
+deployment of tests/test_environments_backend.py and by the demo.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import threading
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cli.main import app
 from cli.policy import SecretPolicy
 
-pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
-
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")]
 
 
 @pytest.fixture(scope="module")
-def flow_run(synthesized_project, tmp_path_factory, emulator_module):
-    """Run the whole flow once through the CLI; keep every step's result."""
-    import shutil
-
-    project = tmp_path_factory.mktemp("cli-e2e") / "project"
-    shutil.copytree(synthesized_project, project)
-    sentinel = "pcsk-sentinel-" + secrets.token_hex(12)
-    env = emulator_module.env()
-    runner = CliRunner()
-    base = ["-C", str(project)]
-    steps: dict[str, object] = {"project": project, "sentinel": sentinel}
-
-    def invoke(*args, **kw):
-        return runner.invoke(app, list(args), env=env, catch_exceptions=False, **kw)
-
-    watcher = ArgvWatcher(sentinel)
-    watcher.start()
-
-    steps["deploy"] = invoke("deploy", *base, "--container-image", IMAGE, "--auto-approve")
-    steps["state_after_deploy"] = (project / "terraform.byoc.tfstate").read_text()
-    steps["secret_put"] = invoke("secret", "put", *base, input=sentinel + "\n")
-    steps["lockdown"] = invoke("lockdown", *base, "--auto-approve")
-    steps["state_after_lockdown"] = json.loads((project / "terraform.byoc.tfstate").read_text())
-    steps["policy"] = _policy(env, steps["state_after_lockdown"])
-    steps["lockdown_again"] = invoke("lockdown", *base)  # no --auto-approve: nothing to approve
-    steps["status"] = invoke("status", *base, "--json")
-    steps["files"] = _all_text(project)
-    steps["destroy"] = invoke("destroy", *base, "--auto-approve")
-    steps["state_after_destroy"] = json.loads((project / "terraform.byoc.tfstate").read_text())
-    watcher.stop()
-    steps["argv_watch"] = watcher
+def flow_run(deployed_stack) -> dict:
+    """The flow's recorded steps, and the secret policy as AWS holds it after lockdown."""
+    steps = dict(deployed_stack.steps, sentinel=deployed_stack.sentinel, project=deployed_stack.project)
+    steps["policy"] = SecretPolicy.parse(steps["policy_after_lockdown"])
     return steps
-
-
-class ArgvWatcher(threading.Thread):
-    """Reads every process's command line on this machine every 20 ms while the flow runs and
-    records any that holds the sentinel (terraform, its provider plugin, node, anything)."""
-
-    def __init__(self, needle: str) -> None:
-        super().__init__(daemon=True)
-        self.needle = needle.encode()
-        self.hits: list[str] = []
-        self.seen: set[str] = set()
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-                try:
-                    raw = cmdline.read_bytes()
-                except OSError:
-                    continue
-                if raw:
-                    self.seen.add(raw.split(b"\0", 1)[0].decode(errors="replace").rsplit("/", 1)[-1])
-                if self.needle in raw:
-                    self.hits.append(raw.replace(b"\0", b" ").decode(errors="replace"))
-            self._stop_event.wait(0.02)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
-
-
-def _policy(env, state) -> SecretPolicy:
-    import boto3
-
-    arn = state["outputs"]["byoc_secret_arn"]["value"]
-    client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"],
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    return SecretPolicy.parse(client.get_resource_policy(SecretId=arn)["ResourcePolicy"])
-
-
-def _all_text(root: Path) -> str:
-    chunks = []
-    for path in root.rglob("*"):
-        if path.is_file() and ".terraform/providers" not in path.as_posix():
-            chunks.append(path.read_bytes().decode("utf-8", "replace"))
-    return "\n".join(chunks)
 
 
 def outputs(steps) -> dict:
@@ -168,10 +89,3 @@ def test_secret_value_is_in_no_process_arguments_during_the_run(flow_run):
 def test_secret_value_is_nowhere_in_the_project(flow_run):
     assert flow_run["sentinel"] not in flow_run["files"]
     assert flow_run["sentinel"] not in flow_run["state_after_deploy"]
-
-
-def test_destroy_removes_everything_and_explains_the_secret(flow_run):
-    result = flow_run["destroy"]
-    assert result.exit_code == 0, result.output
-    assert "recovery window" in result.output
-    assert flow_run["state_after_destroy"]["resources"] == []

@@ -1,8 +1,9 @@
 """`byoc doctor` flags exactly what is broken, with the right advice, and passes when healthy.
 
 Static checks: each root cause of the fix doc written into a copy of the synthesized JSON.
-Live checks: one stack deployed with the CLI against a moto server on 127.0.0.1, then broken one
-way at a time with boto3 (as someone would by hand) and put back.
+Live checks: the session's shared deployment (``deployed_stack``: deployed with the CLI against a
+moto server on 127.0.0.1), broken one way at a time with boto3 (as someone would by hand) and put
+back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import copy
 import json
 import shutil
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -107,68 +107,45 @@ def test_doctor_static_command_needs_no_aws_and_exits_zero(synthesized_project, 
 
 # ---- live --------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def deployed(synthesized_project, tmp_path_factory, emulator_module):
-    project = tmp_path_factory.mktemp("doctor") / "project"
-    shutil.copytree(synthesized_project, project)
-    env = emulator_module.env()
-    runner = CliRunner()
-    for args, stdin in ((["deploy", "--container-image", IMAGE, "-y"], None),
-                        (["secret", "put"], "pcsk-doctor-test\n"),
-                        (["lockdown", "-y"], None)):
-        result = runner.invoke(app, [*args, "-C", str(project)], env=env, input=stdin)
-        assert result.exit_code == 0, result.output
-    state = json.loads((project / "terraform.byoc.tfstate").read_text())
-    outputs = {k: v["value"] for k, v in state["outputs"].items()}
-
-    def client(service):
-        return boto3.client(service, region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def run_doctor():
-        result = runner.invoke(app, ["doctor", "-C", str(project), "--json"], env=env)
-        assert result.output.strip(), result.stderr if result.stderr_bytes else result
-        report = json.loads(result.output)
-        return result.exit_code, {c["name"]: c for c in report["live"] if c["result"] == "fail"}, report
-
-    return {"project": project, "outputs": outputs, "client": client, "doctor": run_doctor}
+# The session's shared deployment (conftest.py): each test breaks one thing and puts it back.
+def live_marks(test):
+    for mark in (pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")):
+        test = mark(test)
+    return test
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_doctor_passes_on_the_healthy_stack(deployed):
-    code, failed, report = deployed["doctor"]()
+@live_marks
+def test_live_doctor_passes_on_the_healthy_stack(deployed_stack):
+    code, failed, report = deployed_stack.doctor()
     assert code == 0 and failed == {}, report
     assert len(report["live"]) >= 8 and report["ok"] is True
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_detached_execution_secret_policy(deployed):
-    iam, out = deployed["client"]("iam"), deployed["outputs"]
+@live_marks
+def test_live_flags_detached_execution_secret_policy(deployed_stack):
+    iam, out = deployed_stack.client("iam"), deployed_stack.outputs
     role = out["ecs_execution_role_arn"].rsplit("/", 1)[-1]
     policy_arn = next(p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
                       if p["PolicyName"].endswith("-secret-read"))
     iam.detach_role_policy(RoleName=role, PolicyArn=policy_arn)
     try:
-        code, failed, report = deployed["doctor"]()
+        code, failed, report = deployed_stack.doctor()
     finally:
         iam.attach_role_policy(RoleName=role, PolicyArn=policy_arn)
     assert code == 1 and set(failed) == {"execution role can read the secret"}
     assert "secret-read policy to the execution role" in failed["execution role can read the secret"]["fix"]
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_removed_443_rule(deployed):
-    ec2, out = deployed["client"]("ec2"), deployed["outputs"]
+@live_marks
+def test_live_flags_removed_443_rule(deployed_stack):
+    ec2, out = deployed_stack.client("ec2"), deployed_stack.outputs
     endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[out["secretsmanager_vpce_id"]])["VpcEndpoints"][0]
     group = endpoint["Groups"][0]["GroupId"]
     cidr = ec2.describe_vpcs(VpcIds=[out["vpc_id"]])["Vpcs"][0]["CidrBlock"]
     perm = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": cidr}]}
     ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[perm])
     try:
-        code, failed, _ = deployed["doctor"]()
+        code, failed, _ = deployed_stack.doctor()
     finally:
         ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
             {**perm, "IpRanges": [{"CidrIp": cidr, "Description": "HTTPS from the VPC"}]}])
@@ -176,10 +153,9 @@ def test_live_flags_removed_443_rule(deployed):
     assert "tcp/443" in failed["endpoint security group admits 443"]["fix"]
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_task_definition_revision_without_json_key(deployed):
-    ecs, out = deployed["client"]("ecs"), deployed["outputs"]
+@live_marks
+def test_live_flags_task_definition_revision_without_json_key(deployed_stack):
+    ecs, out = deployed_stack.client("ecs"), deployed_stack.outputs
     svc = ecs.describe_services(cluster=out["ecs_cluster_name"], services=[out["ecs_service_name"]])["services"][0]
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
     containers = td["containerDefinitions"]
@@ -191,31 +167,29 @@ def test_live_flags_task_definition_revision_without_json_key(deployed):
         taskRoleArn=td["taskRoleArn"], networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
         cpu=td["cpu"], memory=td["memory"])["taskDefinition"]["taskDefinitionArn"]
     try:
-        code, failed, _ = deployed["doctor"]()
+        code, failed, _ = deployed_stack.doctor()
     finally:
         ecs.deregister_task_definition(taskDefinition=new)
     assert code == 1 and set(failed) == {"task definition injects the JSON key"}
     assert ":PINECONE_API_KEY::" in failed["task definition injects the JSON key"]["fix"]
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_non_json_secret_value_without_printing_it(deployed):
-    sm, out = deployed["client"]("secretsmanager"), deployed["outputs"]
+@live_marks
+def test_live_flags_non_json_secret_value_without_printing_it(deployed_stack):
+    sm, out = deployed_stack.client("secretsmanager"), deployed_stack.outputs
     sm.put_secret_value(SecretId=out["byoc_secret_arn"], SecretString="pcsk-plain-not-json")
     try:
-        code, failed, report = deployed["doctor"]()
+        code, failed, report = deployed_stack.doctor()
     finally:
-        sm.put_secret_value(SecretId=out["byoc_secret_arn"], SecretString='{"PINECONE_API_KEY": "pcsk-doctor-test"}')
+        sm.put_secret_value(SecretId=out["byoc_secret_arn"], SecretString=json.dumps({"PINECONE_API_KEY": deployed_stack.sentinel}))
     assert code == 1 and set(failed) == {"secret holds JSON with PINECONE_API_KEY"}
     assert "not JSON" in failed["secret holds JSON with PINECONE_API_KEY"]["detail"]
     assert "pcsk-plain-not-json" not in json.dumps(report)
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_secret_policy_narrowed_to_task_role(deployed):
-    sm, out = deployed["client"]("secretsmanager"), deployed["outputs"]
+@live_marks
+def test_live_flags_secret_policy_narrowed_to_task_role(deployed_stack):
+    sm, out = deployed_stack.client("secretsmanager"), deployed_stack.outputs
     original = sm.get_resource_policy(SecretId=out["byoc_secret_arn"])["ResourcePolicy"]
     doc = json.loads(original)
     for st in doc["Statement"]:
@@ -224,7 +198,7 @@ def test_live_flags_secret_policy_narrowed_to_task_role(deployed):
                 pairs["aws:PrincipalArn"] = [out["ecs_task_role_arn"]]  # the seed's step 5, taken literally
     sm.put_resource_policy(SecretId=out["byoc_secret_arn"], ResourcePolicy=json.dumps(doc))
     try:
-        code, failed, _ = deployed["doctor"]()
+        code, failed, _ = deployed_stack.doctor()
     finally:
         sm.put_resource_policy(SecretId=out["byoc_secret_arn"], ResourcePolicy=original)
     check = failed.get("secret policy: roles read, only via the endpoint")
@@ -232,13 +206,14 @@ def test_live_flags_secret_policy_narrowed_to_task_role(deployed):
     assert "execution role may not read" in check["detail"] and "byoc lockdown" in check["fix"]
 
 
-@pytest.mark.terraform
-@pytest.mark.emulator
-def test_live_flags_deleted_secretsmanager_endpoint(deployed):
-    """Last: not put back (the stack is destroyed with the emulator)."""
-    ec2, out = deployed["client"]("ec2"), deployed["outputs"]
+@live_marks
+def test_live_flags_deleted_secretsmanager_endpoint(deployed_stack):
+    ec2, out = deployed_stack.client("ec2"), deployed_stack.outputs
     ec2.delete_vpc_endpoints(VpcEndpointIds=[out["secretsmanager_vpce_id"]])
-    code, failed, _ = deployed["doctor"]()
+    try:
+        code, failed, _ = deployed_stack.doctor()
+    finally:  # a new endpoint (a new id, which the secret policy then names): terraform puts it back
+        deployed_stack.redeploy()
     assert code == 1
     assert "VPC endpoints available with private DNS" in failed
     assert "secretsmanager missing" in failed["VPC endpoints available with private DNS"]["detail"]

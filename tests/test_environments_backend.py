@@ -157,6 +157,10 @@ def two_envs_deployed(synthesized_project, tmp_path_factory, emulator_module):
     out["migrate"] = runner.invoke(app, ["backend", "migrate", "-C", str(root), "--env", "dev", "-y"], env=env)
     out["deploy_after_migrate"] = runner.invoke(app, ["deploy", "-C", str(root), "--env", "dev", "-y"], env=env)
     out["status"] = runner.invoke(app, ["status", "-C", str(root), "--env", "dev", "--json"], env=env)
+    state = _client("s3", emulator_module.endpoint_url).get_object(Bucket="byoc-state-test", Key="byoc/dev/terraform.tfstate")
+    out["state_after_migrate"] = json.loads(state["Body"].read())
+    # The last step of a user's flow, here on the remote state: byoc destroy.
+    out["destroy"] = runner.invoke(app, ["destroy", "-C", str(root), "--env", "dev", "-y"], env=env)
     return out
 
 
@@ -185,8 +189,7 @@ def test_migration_moves_every_resource_and_the_next_plan_is_empty(two_envs_depl
     d = two_envs_deployed
     assert d["bootstrap"].exit_code == 0, d["bootstrap"].output
     assert d["migrate"].exit_code == 0, d["migrate"].output
-    obj = _client("s3", d["endpoint"]).get_object(Bucket="byoc-state-test", Key="byoc/dev/terraform.tfstate")
-    state = json.loads(obj["Body"].read())
+    state = d["state_after_migrate"]
     local = json.loads((d["root"] / "terraform.byoc-dev.tfstate.migrated").read_text())
     assert [r["type"] + "." + r["name"] for r in state["resources"]] == \
         [r["type"] + "." + r["name"] for r in local["resources"]]
@@ -195,3 +198,15 @@ def test_migration_moves_every_resource_and_the_next_plan_is_empty(two_envs_depl
     assert after.exit_code == 0, after.output
     assert "No changes: the deployment already matches these inputs." in after.output
     assert json.loads(d["status"].output)["outputs"]["ecs_task_role_arn"].endswith("role/byoc-dev-task-role")
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_destroy_removes_everything_and_explains_the_secret(two_envs_deployed):
+    d = two_envs_deployed
+    result = d["destroy"]
+    assert result.exit_code == 0, result.output
+    assert "recovery window" in result.output
+    obj = _client("s3", d["endpoint"]).get_object(Bucket="byoc-state-test", Key="byoc/dev/terraform.tfstate")
+    assert json.loads(obj["Body"].read())["resources"] == []
+    assert not (d["root"] / ".byoc" / "envs" / "dev" / "inputs.tfvars.json").exists()

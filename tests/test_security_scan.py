@@ -1,7 +1,8 @@
 """Security scans of the generated stack, against the checked-in configs.
 
 - checkov on the synthesized JSON (``--framework terraform_json``) and on three ``terraform show
-  -json`` plans made against the moto emulator: a fresh deploy's, one after apply, where
+  -json`` plans made against the moto emulator: a fresh deploy's, one of the session's shared
+  deployment (``deployed_stack``) after its apply, where
   every value is known (the container definition, rendered policies, security-group egress),
   and a fresh deploy's with TLS and a private DNS name on (``certificate_arn``,
   ``private_dns_name``); 0 failed checks with ``.checkov.yaml``, whose every skip has a reason and
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKOV_CONFIG = REPO / ".checkov.yaml"
 PARLIAMENT_CONFIG = REPO / ".parliament.yaml"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
+#: As the shared deployment's byoc.toml sets them (tests/conftest.py).
 TRUST_VARS = ["-var", "pinecone_aws_account_id=111122223333", "-var", "pinecone_external_id=byoc-scan-external-id"]
 #: The TLS option (a plan needs no real certificate) and a private DNS name.
 TLS_VARS = ["-var", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/0b7d3c2e-scan",
@@ -115,26 +117,30 @@ class ScannedDeployment:
 
 
 @pytest.fixture(scope="module")
-def scanned_deployment(project_copy_module, aws_env_module, tmp_path_factory) -> ScannedDeployment:
-    """init, plan, apply and plan again against this module's moto server (defaults + trust role)."""
-    stack_dir = project_copy_module / "cdktf.out" / "stacks" / STACK_NAME
+def scanned_deployment(project_copy_module, deployed_stack, terraform_rc, tmp_path_factory) -> ScannedDeployment:
+    """First plans of a fresh copy (defaults + trust role, and with TLS), and a plan of the
+    session's shared deployment (the same inputs, applied) against its moto server."""
+    fresh = project_copy_module / "cdktf.out" / "stacks" / STACK_NAME
+    deployed = deployed_stack.project / "cdktf.out" / "stacks" / STACK_NAME
+    env = {**deployed_stack.env, "TF_CLI_CONFIG_FILE": str(terraform_rc)}
     folder = tmp_path_factory.mktemp("scans")
     variables = ["-var", f"container_image={IMAGE}", *TRUST_VARS]
 
-    def tf(*args: str, ok: tuple[int, ...] = (0,)) -> str:
-        return terraform(stack_dir, aws_env_module, *args, ok=ok).stdout
+    def tf(stack_dir: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
+        return terraform(stack_dir, env, *args, ok=ok).stdout
 
-    tf("init", "-input=false", "-no-color")
-    tf("plan", "-input=false", "-no-color", "-out=create.tfplan", *variables)
-    (folder / "create.json").write_text(tf("show", "-json", "create.tfplan"))
-    tf("plan", "-input=false", "-no-color", "-out=tls.tfplan", *variables, *TLS_VARS)
-    (folder / "tls.json").write_text(tf("show", "-json", "tls.tfplan"))
-    tf("apply", "-input=false", "-no-color", "create.tfplan")
+    tf(fresh, "init", "-input=false", "-no-color")
+    tf(fresh, "plan", "-input=false", "-no-color", "-out=create.tfplan", *variables)
+    (folder / "create.json").write_text(tf(fresh, "show", "-json", "create.tfplan"))
+    tf(fresh, "plan", "-input=false", "-no-color", "-out=tls.tfplan", *variables, *TLS_VARS)
+    (folder / "tls.json").write_text(tf(fresh, "show", "-json", "tls.tfplan"))
     # Nothing may drift after apply (the emulator fills the gaps new resources expose).
-    tf("plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=again.tfplan", *variables)
-    (folder / "again.json").write_text(tf("show", "-json", "again.tfplan"))
+    plan = folder / "again.tfplan"
+    tf(deployed, "plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", f"-out={plan}",
+       f"-var-file={deployed_stack.project / '.byoc' / 'inputs.tfvars.json'}")
+    (folder / "again.json").write_text(tf(deployed, "show", "-json", str(plan)))
     return ScannedDeployment(folder, folder / "create.json", folder / "again.json", folder / "tls.json",
-                             json.loads(tf("show", "-json")))
+                             json.loads(tf(deployed, "show", "-json")))
 
 
 def test_checkov_json_scan_parses_the_stack_and_fails_no_check(json_scan_dir):
@@ -150,6 +156,7 @@ def test_checkov_json_scan_parses_the_stack_and_fails_no_check(json_scan_dir):
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_checkov_plan_scan_of_a_fresh_deploy_fails_no_check(scanned_deployment):
     report = checkov(["-f", str(scanned_deployment.create_plan)], "terraform_plan", scanned_deployment.folder)
     assert report.failed == set(), sorted(report.failed)
@@ -161,6 +168,7 @@ def test_checkov_plan_scan_of_a_fresh_deploy_fails_no_check(scanned_deployment):
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_checkov_plan_scan_after_apply_sees_the_container_and_egress_and_fails_no_check(scanned_deployment):
     report = checkov(["-f", str(scanned_deployment.again_plan)], "terraform_plan", scanned_deployment.folder)
     assert report.failed == set(), sorted(report.failed)
@@ -172,6 +180,7 @@ def test_checkov_plan_scan_after_apply_sees_the_container_and_egress_and_fails_n
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_checkov_plan_scan_with_tls_passes_the_https_checks_and_fails_no_other(scanned_deployment):
     # Without the config: the HTTPS checks it skips (for the default mode) must run and pass here.
     report = checkov(["-f", str(scanned_deployment.tls_plan)], "terraform_plan", scanned_deployment.folder,
@@ -188,6 +197,7 @@ def test_checkov_plan_scan_with_tls_passes_the_https_checks_and_fails_no_other(s
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_checkov_skips_have_reasons_and_are_exactly_what_the_scans_need(json_scan_dir, scanned_deployment):
     config = yaml.safe_load(CHECKOV_CONFIG.read_text())
     # No other way to silence a check: no soft-fail, no check allowlist, no skipped paths.
@@ -261,6 +271,7 @@ def parliament_findings(scanned_deployment) -> list[Any]:
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_parliament_finds_nothing_in_the_rendered_policies(parliament_findings):
     ignores = parliament_ignores()
     kept = [f for f in parliament_findings if not is_ignored(f, ignores.get(f.issue, []))]
@@ -269,6 +280,7 @@ def test_parliament_finds_nothing_in_the_rendered_policies(parliament_findings):
 
 @pytest.mark.terraform
 @pytest.mark.emulator
+@pytest.mark.xdist_group("deployed_stack")
 def test_parliament_ignores_have_reasons_and_each_still_matches_a_finding(parliament_findings):
     # (issue, filepath pattern) -> the comment lines right above that entry
     reasons: dict[tuple[str, str], str] = {}

@@ -1,7 +1,11 @@
 """Real terraform on the synthesized JSON: offline init through the provider mirror, validate,
 and the variables' validation blocks rejecting bad input with the stack's own message.
 
-The project is copied and initialized once for the module; every test reuses it.
+The project is copied and initialized once for the module; every test reuses it. The many bad
+inputs are planned against the stack's own ``variable`` blocks alone (``variables_only``: the
+synthesized JSON's variables, unchanged, in a configuration without resources or providers), so
+each plan is real terraform evaluating the same validations in a fraction of a second instead of
+loading the AWS provider; one case runs on the whole stack too, to show the two agree.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pytest
 
 from stacks import STACK_NAME
 from tfrun import terraform as run_terraform
+from tfrun import variables_only
 
 pytestmark = pytest.mark.terraform
 
@@ -81,11 +86,25 @@ def _diagnostics(stdout: str) -> list[dict]:
     pytest.param(["pinecone_privatelink_region=eu-west-1"], "pinecone_privatelink_region",
                  "pinecone_privatelink_region must be empty or equal aws_region", id="privatelink-other-region"),
 ])
-def test_terraform_rejects_bad_input_with_the_field_and_message(initialized, aws_env, variables, field, message):
+def test_terraform_rejects_bad_input_with_the_field_and_message(variables_config, variables, field, message):
+    _assert_rejected(variables_config, {}, variables, field, message)
+
+
+def test_the_whole_stack_rejects_bad_input_as_its_variables_alone_do(initialized, aws_env):
+    _assert_rejected(initialized, aws_env, ["task_cpu=256", "task_memory=4096"], "task_memory",
+                     "task_memory is not a valid Fargate size for task_cpu")
+
+
+@pytest.fixture(scope="module")
+def variables_config(stack_json, tmp_path_factory) -> Path:
+    return variables_only(stack_json, tmp_path_factory.mktemp("variables"))
+
+
+def _assert_rejected(stack_dir: Path, env: dict[str, str], variables: list[str], field: str, message: str) -> None:
     args = ["plan", "-input=false", "-json", "-lock=false", "-var", f"container_image={IMAGE}"]
     for assignment in variables:
         args += ["-var", assignment]
-    proc = terraform(initialized, aws_env, *args)
+    proc = terraform(stack_dir, env, *args)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
     errors = _diagnostics(proc.stdout)
     assert errors, proc.stdout[-3000:] + proc.stderr
@@ -96,8 +115,8 @@ def test_terraform_rejects_bad_input_with_the_field_and_message(initialized, aws
         assert diagnostic["snippet"]["code"].strip().startswith(f'"{field}"'), diagnostic["snippet"]
 
 
-def test_terraform_requires_container_image(initialized, aws_env):
-    proc = terraform(initialized, aws_env, "plan", "-input=false", "-json", "-lock=false")
+def test_terraform_requires_container_image(variables_config):
+    proc = terraform(variables_config, {}, "plan", "-input=false", "-json", "-lock=false")
     assert proc.returncode == 1
     (error,) = _diagnostics(proc.stdout)
     assert error["summary"] == "No value for required variable"

@@ -7,6 +7,7 @@ config) plus the settings that keep it quiet and local (no prompts, no version c
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -32,3 +33,14 @@ def aws(env: dict[str, str], service: str):
                         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
                         aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
                         aws_session_token=env.get("AWS_SESSION_TOKEN"))
+
+
+def variables_only(stack_json: dict, folder: Path) -> Path:
+    """A configuration holding exactly the stack's ``variable`` blocks (and its required Terraform
+    version), initialized in ``folder``: no resources and no providers, so a plan there evaluates
+    the stack's own validations with real terraform in well under a second."""
+    doc = {"terraform": {"required_version": stack_json["terraform"]["required_version"]},
+           "variable": stack_json["variable"]}
+    (folder / "main.tf.json").write_text(json.dumps(doc, indent=2))
+    terraform(folder, {}, "init", "-input=false", "-no-color", "-backend=false")
+    return folder
