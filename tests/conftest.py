@@ -38,6 +38,7 @@ IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 TRUST_ACCOUNT, TRUST_EXTERNAL_ID = "111122223333", "byoc-scan-external-id"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Every test module is an xdist group of its own unless a test names another; groups whose
     tests deploy (marked both terraform and emulator) run first. The order is deterministic, as
