@@ -219,11 +219,12 @@ def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return values
 
 
-def resolve(project: Project, flags: dict[str, str | None]) -> dict[str, Any]:
+def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] | None = None) -> dict[str, Any]:
     """Defaults < byoc.toml < BYOC_* environment < flags; then validated as a whole.
 
     ``app_reader_principal_arns`` is owned by ``byoc lockdown``: unless set explicitly, a new
     deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
+    ``explicit``, when given, receives the names the user set (not defaults).
     """
     values: dict[str, Any] = dict(defaults())
     from_file = load_config_file(project.config_file, project.env)
@@ -233,6 +234,8 @@ def resolve(project: Project, flags: dict[str, str | None]) -> dict[str, Any]:
     from_flags = {name: parse_value(BY_NAME[name], raw, BY_NAME[name].flag)
                   for name, raw in flags.items() if raw is not None}
     values.update(from_flags)
+    if explicit is not None:
+        explicit.update(from_file, from_env, from_flags)
     readers = "app_reader_principal_arns"
     if readers not in from_file and readers not in from_env and readers not in from_flags:
         saved = project.saved_inputs() or {}

@@ -64,21 +64,22 @@ def run_demo(project_dir: Path | None, mirror: Path | None) -> None:
         for name in ("byoc_secret_arn", "ecs_task_role_arn", "ecs_execution_role_arn", "secretsmanager_vpce_id"):
             if not outputs.get(name):
                 raise ByocError(f"demo: the deploy produced no {name} output")
-        step.ok("deployed; secret shell created without a value")
+        step.ok("deployed; secret shell created without a value; the service waits for it with 0 tasks")
 
-        step("Store a dummy API key (byoc secret put)")
+        step("Store a dummy API key (byoc secret put): the service's tasks start with it")
         version = secret.put_secret(s, "demo-" + secrets.token_urlsafe(24))
         state_text = s.project.state_file.read_text()
         if "demo-" in state_text:
             raise ByocError("demo: the secret value reached the Terraform state")
-        step.ok(f"stored as version {version}; the value is not in the Terraform state")
+        step.ok(f"stored as version {version}; the value is not in the Terraform state; tasks running")
 
         step("Lock the secret down (phase two: byoc lockdown)")
         report = lockdown.lockdown(s, [], auto_approve=True)
         for role in ("ecs_task_role_arn", "ecs_execution_role_arn"):
             if outputs[role] not in report.readers:
                 raise ByocError(f"demo: the secret policy does not name {outputs[role]}")
-        step.ok("the policy names the task and execution roles and only the VPC endpoint path")
+        step.ok("the policy names the task and execution roles and only the VPC endpoint path; new tasks "
+                "started under it")
 
         step("Verify: a further plan shows no changes")
         tf = s.terraform(values["aws_region"])
@@ -88,12 +89,17 @@ def run_demo(project_dir: Path | None, mirror: Path | None) -> None:
             raise ByocError("demo: the plan after lockdown is not empty: " + "; ".join(summary.lines()))
         step.ok("no changes")
 
-        step("Status")
+        step("Status: the seed's step 6, the service healthy behind its load balancer")
         info = status.status(s)
         if not info["secret"]["has_value"] or not info["lockdown"]["locked"]:
             raise ByocError(f"demo: status does not show a locked secret with a value: {info}")
+        service = info["service"] or {}
+        if not service.get("desired") or service.get("running") != service["desired"] \
+                or service.get("healthy_targets", 0) < service["desired"]:
+            raise ByocError(f"demo: the service's tasks are not all running and healthy: {service}")
         print_outputs(info["outputs"])
-        step.ok("secret has a value; locked down")
+        step.ok(f"secret has a value; locked down; {service['running']} of {service['desired']} tasks running, "
+                f"{service['healthy_targets']} healthy targets")
 
         step("Destroy")
         destroy.destroy(s, auto_approve=True, force_delete_secret=True)

@@ -1,11 +1,20 @@
-"""``byoc deploy``: phase one of the seed's two-phase flow — synth, init, plan, ask, apply."""
+"""``byoc deploy``: phase one of the seed's two-phase flow — synth, init, plan, ask, apply — and
+then the outcome: the service's tasks running and healthy, or why not.
+
+While the secret has no value, every task start could only fail (ResourceInitializationError:
+no AWSCURRENT version), so the service is deployed with ``start_tasks = false`` (zero tasks)
+until ``byoc secret put`` stores the key and starts them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cli.lockdown import READERS
+from cli.rollout import RollOptions, wait_for_rollout
+from cli.secret import secret_has_value
 from cli.session import Session, print_outputs, say
+from constructs_lib.catalog import secret_name
 
 
 def network_warnings(values: dict[str, Any]) -> list[str]:
@@ -21,10 +30,16 @@ def network_warnings(values: dict[str, Any]) -> list[str]:
             f"plane (index hosts) is reachable, {data_plane}."]
 
 
-def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool) -> dict[str, Any]:
+def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: RollOptions = RollOptions(),
+           start_tasks_set: bool = False) -> dict[str, Any]:
+    """``start_tasks_set``: the user chose start_tasks; else it follows whether the secret has a value."""
     for warning in network_warnings(values):
         say(warning)
     tf = s.prepare(values["aws_region"])
+    no_value = not start_tasks_set and not secret_has_value(s.target(values["aws_region"]),
+                                                             secret_name(values["app_name"]))
+    if no_value:
+        values = {**values, "start_tasks": False}
     # Once applying starts, these are the inputs of the last deploy (even if apply stops midway,
     # destroy and lockdown must see what was being applied).
     if auto_approve:
@@ -46,6 +61,15 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool) -> dict[st
         say("No changes: the deployment already matches these inputs.")
     outputs = s.outputs(tf)
     print_outputs(outputs)
+    if no_value:
+        say("Tasks start when the secret has a value: byoc secret put (the service runs 0 tasks until then).")
+    elif values.get("start_tasks") is False:
+        say("start_tasks = false: the service runs no tasks.")
+    elif options.wait and outputs.get("ecs_service_name"):
+        say("Waiting for the service's tasks to run and pass the load balancer's health checks (--no-wait to skip) ...")
+        state = wait_for_rollout(s.target(values["aws_region"]), outputs["ecs_cluster_name"],
+                                 outputs["ecs_service_name"], say=say, timeout=options.timeout, sleep=s.sleep)
+        say(f"Service: {state.line()}.")
     if not values.get(READERS):
         say("")
         say("Next: store the API key (`byoc secret put`), then run `byoc lockdown` to limit reads to the "

@@ -13,9 +13,15 @@ no test-only settings:
    ``healthCheckGracePeriodSeconds``, ``enableECSManagedTags`` and ``enableExecuteCommand``), so
    every plan after apply shows a diff -> the values sent at create time are stored and returned
    (UpdateService already stores what it is sent).
-4. moto runs no containers, so a service would show 0 of N tasks running forever -> a service
-   reports its desired count as running (tasks "start" at once), so a healthy stack looks healthy
-   to ``byoc doctor``.
+4. moto runs no containers, so a service never has a task and a deployment's outcome cannot be
+   seen -> ``cli/emulator_tasks.py`` models what ECS does with a service's tasks: deployments,
+   task starts that resolve the container's ``secrets`` as ECS does (stopping with AWS's own
+   ``stoppedReason`` when the secret has no current value or the JSON key is missing), running
+   tasks registered as healthy targets, a log line per started container, the circuit breaker.
+   It never evaluates IAM (moto cannot); a fault switch (``Emulator.set_faults``,
+   ``POST /byoc-emulator/faults``) makes task starts fail the ways AWS would for what it cannot
+   model: the secret read denied, the image missing, health checks failing, the app exiting.
+   moto's ``ListTasks`` ignores ``serviceName``; the filter is applied here.
 5. (found here, 5.2.5) A security group rule that references another group loses its
    description, so every plan shows a diff -> the description is read from the group pair too.
 6. (found here, 5.2.5) ``DeleteLoadBalancer`` ignores the load balancer's deletion protection,
@@ -28,9 +34,15 @@ no test-only settings:
    ``HostedZoneConfig.PrivateZone`` is also sent; AWS makes it private (the VPC is what makes a
    zone private, and the AWS provider sends only the VPC). The next plan then tries to associate
    the VPC again and fails (PublicZoneVPCAssociation) -> a VPC in the request makes the zone private.
+9. (found here, 5.2.5) ``UpdateSecretVersionStage`` moves the AWSCURRENT label but not the version
+   ``GetSecretValue`` returns by default, so ``byoc secret rollback`` looked like a no-op to the
+   app -> the default version follows AWSCURRENT.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
+
+The emulator's own endpoint, beside AWS's: ``/byoc-emulator/faults`` (GET the faults, POST a
+JSON object to switch some on or off, DELETE to clear them all).
 """
 
 from __future__ import annotations
@@ -46,6 +58,8 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
+
+from cli import emulator_tasks
 
 HOST = "127.0.0.1"
 
@@ -108,13 +122,92 @@ def _fill_gaps() -> None:
         service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
         service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
         service.enable_execute_command = bool(self._get_param("enableExecuteCommand"))
-        service.running_count, service.pending_count = service.desired_count, 0
+        emulator_tasks.on_create(self.ecs_backend, service, self._get_param("deploymentConfiguration"))  # gap 4
         return result
 
     EC2ContainerServiceResponse.create_service = create_service
 
+    # Gap 4: the task model sees every change to a service and runs before every read.
+    original_update_service = EC2ContainerServiceResponse.update_service
+
+    def update_service(self):
+        before = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
+        task_definition = before.task_definition
+        result = original_update_service(self)
+        service = result.result["service"]
+        emulator_tasks.on_update(self.ecs_backend, service, deployment_configuration=None,
+                                 new_deployment=bool(self._get_param("forceNewDeployment"))
+                                 or service.task_definition != task_definition)
+        return result
+
+    EC2ContainerServiceResponse.update_service = update_service
+    original_delete_service = EC2ContainerServiceResponse.delete_service
+
+    def delete_service(self):
+        result = original_delete_service(self)
+        emulator_tasks.on_delete(self.ecs_backend, result.result["service"])
+        return result
+
+    EC2ContainerServiceResponse.delete_service = delete_service
+
+    def ticking(handler):
+        def read(self):
+            emulator_tasks.tick(self.ecs_backend)
+            return handler(self)
+        return read
+
+    for name in ("describe_services", "list_tasks", "describe_tasks"):
+        setattr(EC2ContainerServiceResponse, name, ticking(getattr(EC2ContainerServiceResponse, name)))
+
+    from moto.ecs.models import EC2ContainerServiceBackend, Task
+
+    original_list_tasks = EC2ContainerServiceBackend.list_tasks
+
+    def list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
+                   service_name=None, desiredStatus=None):
+        found = original_list_tasks(self, cluster_str, container_instance, family, started_by, service_name,
+                                    desiredStatus)
+        if service_name:
+            name = service_name.rsplit("/", 1)[-1]
+            found = [t for t in found if t.group == f"service:{name}"]
+        return found
+
+    EC2ContainerServiceBackend.list_tasks = list_tasks
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    original_eni_init = NetworkInterface.__init__
+
+    def eni_init(self, *args, **kwargs):  # moto's Task reads private_dns_name, which moto sets only sometimes
+        original_eni_init(self, *args, **kwargs)
+        if not hasattr(self, "private_dns_name"):
+            self.private_dns_name = f"ip-{self.private_ip_address.replace('.', '-')}.ec2.internal"
+
+    NetworkInterface.__init__ = eni_init
+    original_advance = Task.advance
+    Task.advance = lambda self: None if hasattr(self, "_byoc_service") else original_advance(self)
+
     from moto.elbv2.exceptions import ELBClientError
-    from moto.elbv2.models import ELBv2Backend
+    from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeTargetGroup
+    from moto.elbv2.responses import ELBV2Response
+
+    original_health_for = FakeTargetGroup.health_for
+
+    def health_for(self, target, ec2_backend):  # gap 4: the task model's target states
+        state = emulator_tasks.target_health(self, target["Id"])
+        if state is None or target["Id"] not in self.targets:
+            return original_health_for(self, target, ec2_backend)
+        return FakeHealthStatus(target["Id"], self.targets[target["Id"]]["Port"], self.health_check_port, *state)
+
+    FakeTargetGroup.health_for = health_for
+    original_describe_target_health = ELBV2Response.describe_target_health
+
+    def describe_target_health(self):
+        from moto.ecs.models import ecs_backends
+
+        emulator_tasks.tick(ecs_backends[self.current_account][self.region])
+        return original_describe_target_health(self)
+
+    ELBV2Response.describe_target_health = describe_target_health
 
     original_delete_load_balancer = ELBv2Backend.delete_load_balancer
 
@@ -155,6 +248,18 @@ def _fill_gaps() -> None:
 
     Route53.create_hosted_zone = create_hosted_zone
 
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original_update_stage = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        result = original_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:  # gap 9
+            self.secrets[secret_id].default_version_id = move_to_version_id
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))
     _patched = True
@@ -175,18 +280,57 @@ class Emulator:
         return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": region,
                 "AWS_DEFAULT_REGION": region}
 
+    def set_faults(self, **faults: str | None) -> dict[str, str]:
+        """Switch the task model's faults on or off (``secret_access="denied_when_locked"``,
+        ``health=None``); see ``cli.emulator_tasks.FAULTS``. Returns the faults now on."""
+        import urllib.request
+
+        request = urllib.request.Request(self.endpoint_url + FAULTS_PATH, data=json.dumps(faults).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())["faults"]
+
+
+FAULTS_PATH = "/byoc-emulator/faults"
+
+
+def _with_byoc_routes(app):
+    """The moto app, plus the emulator's own endpoint: the fault switch of the task model."""
+    def wsgi(environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
+            return app(environ, start_response)
+        try:
+            method = environ.get("REQUEST_METHOD", "GET")
+            if method == "POST":
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                found, status = emulator_tasks.set_faults(json.loads(body or b"{}")), "200 OK"
+            elif method == "DELETE":
+                found, status = emulator_tasks.set_faults(dict.fromkeys(emulator_tasks.FAULTS)), "200 OK"
+            else:
+                found, status = emulator_tasks.faults(), "200 OK"
+            payload = {"faults": found}
+        except (ValueError, TypeError, AttributeError) as exc:
+            payload, status = {"error": str(exc)}, "400 Bad Request"
+        data = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+    return wsgi
+
 
 @contextmanager
 def running(port: int | None = None) -> Iterator[Emulator]:
     """Start a moto server on 127.0.0.1 (a free port unless given); stop it on exit."""
     _fill_gaps()
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     # The server logs every request through werkzeug; byoc's output is about the stack, not HTTP.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = port or free_port()
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-    server.start()
+    server = make_server(HOST, port, _with_byoc_routes(DomainDispatcherApplication(create_backend_app)), True,
+                         request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     # moto keeps its accounts in process-global backends, so a second emulator in the same process
     # would see the first one's resources: every emulator starts as an empty AWS.
     import urllib.request
@@ -194,14 +338,16 @@ def running(port: int | None = None) -> Iterator[Emulator]:
     urllib.request.urlopen(urllib.request.Request(f"http://{HOST}:{port}/moto-api/reset", method="POST"),
                            timeout=30).close()
     _TAGS.clear()
+    emulator_tasks.reset()
     try:
         yield Emulator(f"http://{HOST}:{port}")
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
 
 
 @contextmanager
-def spawned(port: int | None = None, timeout: float = 60) -> Iterator[Emulator]:
+def spawned(port: int | None = None, timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[Emulator]:
     """The same emulator in a process of its own (``byoc emulator``), stopped on exit.
 
     moto keeps its state process-global, so an emulator that must outlive others started in this
@@ -210,7 +356,7 @@ def spawned(port: int | None = None, timeout: float = 60) -> Iterator[Emulator]:
     """
     port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "emulator", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
     assert proc.stdout is not None
     timer = threading.Timer(timeout, proc.kill)  # a server that never says it is up is stopped
     timer.start()

@@ -1,5 +1,11 @@
 """``byoc lockdown``: phase two — only the task and execution roles (plus ``--principal``) may
-read the secret, retried while IAM propagates, then verified on the policy read back from AWS."""
+read the secret, retried while IAM propagates, verified on the policy read back from AWS, and
+proven by new tasks that start under it.
+
+The proof matters because ECS reads the secret only when a task starts: without it, the first
+task to meet a broken policy would be the autoscaler's next scale-out. When the new tasks cannot
+fetch the secret, the previous reader list is put back and the service rolled again.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from cli.aws import AwsTarget, aws_error
 from cli.config import check
 from cli.errors import ByocError, InputError
 from cli.policy import LockdownReport, SecretPolicy, check_lockdown
+from cli.rollout import RollOptions, RolloutFailed, roll
 from cli.session import Session, say
 from stacks.inputs import PRINCIPAL_ARN_RE
 
@@ -29,9 +36,11 @@ def check_principals(principals: list[str]) -> None:
                              "arn:aws:iam::123456789012:role/reader-role.")
 
 
-def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> LockdownReport:
+def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_start: bool = True,
+             options: RollOptions = RollOptions()) -> LockdownReport:
     check_principals(principals)
     values = dict(s.deployed_inputs())
+    previous = list(values.get(READERS) or [])
     region = values["aws_region"]
     tf = s.prepare(region)
     outputs = s.outputs(tf)
@@ -41,13 +50,14 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
     check(values)
     say("Readers: " + ", ".join(readers))
 
-    approved = False
+    approved, changed = False, False
 
     def attempt() -> None:
-        nonlocal approved
+        nonlocal approved, changed
         if auto_approve or approved:  # nobody is asked (again): plan and apply in one process
             s.project.save_inputs(values)
-            if s.apply_now(tf, values, show_plan=not approved).empty:
+            changed = not s.apply_now(tf, values, show_plan=not approved).empty
+            if not changed:
                 say("No changes: the secret is already locked down to these readers.")
             return
         summary, plan_file = s.plan(tf, values)
@@ -57,7 +67,7 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
             say("No changes: the secret is already locked down to these readers.")
             return
         s.approve(summary, auto_approve, "Lock the secret down to these readers?")
-        approved = True
+        approved = changed = True
         s.project.save_inputs(values)
         s.apply(tf, plan_file, summary)
 
@@ -68,7 +78,44 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool) -> Lockdo
     if report.problems:
         raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
                         ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
+    if changed and verify_start:
+        _prove_tasks_start(s, tf, values, outputs, previous, options)
+    elif changed:
+        say("Not proven by a task start (--no-verify-start): the next task to start is the first to read under it.")
     return report
+
+
+def _prove_tasks_start(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], previous: list[str],
+                       options: RollOptions) -> None:
+    """New tasks under the new policy; if they cannot fetch the secret, the old reader list again."""
+    if values.get("start_tasks", True) is False:
+        say("Not proven by a task start: the service runs no tasks yet (the secret has no value; `byoc secret put` "
+            "starts them, under this policy).")
+        return
+    try:
+        roll(s, values, outputs, RollOptions(timeout=options.timeout), why="proving they can read under the new policy")
+    except RolloutFailed as exc:
+        if not _fetch_failure(exc.reason):
+            raise  # not the policy's doing: it stays, and the failure is what to fix
+        say(f"New tasks could not start under the new policy: {exc.reason}")
+        values[READERS] = previous
+        say("Restoring the previous reader list: " + (", ".join(previous) or "(none: not locked to principals)"))
+        s.project.save_inputs(values)
+        retry_on_propagation(lambda: s.apply_now(tf, values, show_plan=False), sleep=s.sleep)
+        again = ""
+        try:
+            roll(s, values, outputs, RollOptions(timeout=options.timeout), why="under the previous policy")
+        except RolloutFailed as second:
+            again = f" Under the previous policy they fail too: {second.reason}."
+        raise ByocError(f"lockdown undone: new tasks could not fetch the secret under the new policy ({exc.reason}); "
+                        "the previous reader list is back." + again + " Run `byoc doctor` to see what denies the "
+                        "execution role.") from None
+
+
+def _fetch_failure(reason: str | None) -> bool:
+    """A task that stopped because reading the secret was denied: what a policy can cause."""
+    low = (reason or "").lower()
+    return "unable to retrieve secret from asm" in low and "accessdenied" in low
 
 
 def retry_on_propagation(attempt: Callable[[], None], *, sleep: Callable[[float], None]) -> None:

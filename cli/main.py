@@ -32,6 +32,7 @@ from cli import lockdown as locking
 from cli import secret as secrets
 from cli import status as statuses
 from cli.aws import endpoint_from
+from cli.rollout import WAIT_TIMEOUT_SECONDS, RollOptions
 from cli.config import open_project, project_inputs, resolve
 from cli.errors import ByocError, InputError, Interrupted
 from cli.session import Session, print_outputs
@@ -98,6 +99,12 @@ ProviderMirror = Annotated[Optional[Path], typer.Option(
 AutoApprove = Annotated[bool, typer.Option("--auto-approve", "-y", help="Apply without asking.")]
 EnvName = Annotated[Optional[str], typer.Option(
     "--env", "-e", envvar="BYOC_ENV", help="Environment from byoc.toml's [env.<name>] tables (own stack and state).")]
+NoWait = Annotated[bool, typer.Option(
+    "--no-wait", help="Do not wait for the service's new tasks to run and pass health checks.")]
+WaitTimeout = Annotated[float, typer.Option(
+    "--wait-timeout", min=1, help="Seconds to wait for the service's new tasks before giving up (ECS goes on).")]
+NoRestart = Annotated[bool, typer.Option(
+    "--no-restart", help="Store only: running tasks keep the key they read at start until they are replaced.")]
 
 
 def _session(project_dir: Path, command: str, endpoint_url: str | None = None,
@@ -145,34 +152,54 @@ def _input_options(func):
 @app.command()
 @_input_options
 def deploy(project_dir: ProjectDir = Path("."), env: EnvName = None, auto_approve: AutoApprove = False,
-           endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None, **inputs: Any) -> None:
-    """Phase one: synth if needed, terraform init and plan, ask, apply with live progress, print outputs.
+           endpoint_url: EndpointUrl = None, provider_mirror: ProviderMirror = None, no_wait: NoWait = False,
+           wait_timeout: WaitTimeout = WAIT_TIMEOUT_SECONDS, **inputs: Any) -> None:
+    """Phase one: synth if needed, terraform init and plan, ask, apply with live progress, print
+    outputs, then wait until the service's tasks run and pass health checks (or say why not).
 
     Inputs come from byoc.toml, then BYOC_<NAME> environment variables, then these flags
     (--container-image is required). They are kept in .byoc/inputs.tfvars.json for the later
-    commands; a lockdown's reader list is kept across re-deploys unless you set it.
+    commands; a lockdown's reader list is kept across re-deploys unless you set it. While the
+    secret has no value the service runs no tasks (start_tasks = false): `byoc secret put` starts them.
     """
     s = _session(project_dir, "deploy", endpoint_url, provider_mirror, env)
-    values = resolve(s.project, inputs)
-    deploying.deploy(s, values, auto_approve=auto_approve)
+    explicit: set[str] = set()
+    values = resolve(s.project, inputs, explicit)
+    deploying.deploy(s, values, auto_approve=auto_approve, options=RollOptions(wait=not no_wait, timeout=wait_timeout),
+                     start_tasks_set="start_tasks" in explicit)
 
 
 @secret_app.command("put")
-def secret_put(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None) -> None:
-    """Store the Pinecone API key as {"PINECONE_API_KEY": "..."} in the deployed secret.
+def secret_put(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
+               provider_mirror: ProviderMirror = None, no_restart: NoRestart = False, no_wait: NoWait = False,
+               wait_timeout: WaitTimeout = WAIT_TIMEOUT_SECONDS) -> None:
+    """Store the Pinecone API key as {"PINECONE_API_KEY": "..."} and roll the service onto it.
 
     The value is read from stdin when piped (byoc secret put < key.txt) or from a hidden prompt,
-    never from the command line, and is never printed. Works before and after lockdown.
+    never from the command line, and is never printed. ECS reads a secret only when a task
+    starts, so a new deployment follows (starting the service if phase one left it at zero
+    tasks), and byoc waits for its tasks. Works before and after lockdown.
     """
-    s = _session(project_dir, "secret", endpoint_url, env=env)
+    s = _session(project_dir, "secret", endpoint_url, provider_mirror, env=env)
     if sys.stdin is not None and not sys.stdin.isatty():
         value = secrets.check_secret_value(sys.stdin.read())
         s.deployed_inputs()
     else:
         s.deployed_inputs()  # before asking for a value when there is nothing to store it in
         value = typer.prompt("Pinecone API key", hide_input=True, default="", show_default=False)
-    version = secrets.put_secret(s, value)
-    typer.echo(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+    secrets.put_secret(s, value, RollOptions(restart=not no_restart, wait=not no_wait, timeout=wait_timeout))
+
+
+@secret_app.command("rollback")
+def secret_rollback(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
+                    provider_mirror: ProviderMirror = None, no_restart: NoRestart = False, no_wait: NoWait = False,
+                    wait_timeout: WaitTimeout = WAIT_TIMEOUT_SECONDS) -> None:
+    """Make the previous value current again (AWSPREVIOUS -> AWSCURRENT) and roll the service onto it.
+
+    The way back from a bad key: no value is read or typed. Fails when there is no previous version.
+    """
+    s = _session(project_dir, "secret", endpoint_url, provider_mirror, env=env)
+    secrets.rollback_secret(s, RollOptions(restart=not no_restart, wait=not no_wait, timeout=wait_timeout))
 
 
 @app.command()
@@ -180,22 +207,29 @@ def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
              principal: Annotated[Optional[list[str]], typer.Option(
                  "--principal", help="Another IAM principal ARN that may read the secret (repeatable).")] = None,
              auto_approve: AutoApprove = False, endpoint_url: EndpointUrl = None,
-             provider_mirror: ProviderMirror = None) -> None:
+             provider_mirror: ProviderMirror = None,
+             no_verify_start: Annotated[bool, typer.Option(
+                 "--no-verify-start", help="Do not prove the change with new tasks (they read the secret at start).")]
+             = False, wait_timeout: WaitTimeout = WAIT_TIMEOUT_SECONDS) -> None:
     """Phase two: allow only the task and execution roles (plus --principal) to read the secret.
 
-    Re-applies the last deploy's inputs with app_reader_principal_arns set, then reads the
-    policy back from AWS and shows who may read and through which endpoint. The execution role
-    is always kept: ECS injects the secret with it. Running it again changes nothing.
+    Re-applies the last deploy's inputs with app_reader_principal_arns set, reads the policy back
+    from AWS and shows who may read and through which endpoint, then proves it: new tasks must
+    start and read the secret under it. If they cannot, the previous reader list is restored and
+    the command exits 1 with the reason. The execution role is always kept: ECS injects the
+    secret with it. Running it again changes nothing.
     """
     locking.check_principals(list(principal or []))
     s = _session(project_dir, "lockdown", endpoint_url, provider_mirror, env)
-    locking.lockdown(s, list(principal or []), auto_approve=auto_approve)
+    locking.lockdown(s, list(principal or []), auto_approve=auto_approve, verify_start=not no_verify_start,
+                     options=RollOptions(timeout=wait_timeout))
 
 
 @app.command()
 def status(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
-    """Show the outputs, whether the secret has a value (never the value) and who may read it."""
+    """Show the outputs, whether the secret has a value (never the value), who may read it, and the
+    service: running and desired tasks, the rollout, healthy targets, the last stopped reason."""
     s = _session(project_dir, "status", endpoint_url, env=env)
     info = statuses.status(s)
     if as_json:
@@ -211,6 +245,33 @@ def status(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
         typer.echo("Locked down: no — run `byoc lockdown` after `byoc secret put`")
     if lock["vpc_endpoints"]:
         typer.echo(f"Reads only through VPC endpoint {', '.join(lock['vpc_endpoints'])}")
+    service = info["service"]
+    if service is None:
+        typer.echo("Service: not found (run `byoc deploy`)")
+    else:
+        typer.echo(f"Service: {service['running']} of {service['desired']} tasks running, rollout "
+                   f"{service['rollout_state']}, {service['healthy_targets']} healthy targets")
+        if service["last_stopped_reason"]:
+            typer.echo(f"Last stopped task: {service['last_stopped_reason']}")
+
+
+@app.command()
+def logs(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,
+         since: Annotated[str, typer.Option("--since", help="How far back to start: 30s, 10m, 2h, 1d.")] = "10m") -> None:
+    """Print the service's log lines (its awslogs group), oldest first; --follow for new ones."""
+    from cli.logs import parse_since, show_logs
+
+    seconds = parse_since(since)
+    s = _session(project_dir, "logs", endpoint_url, env=env)
+    values = s.deployed_inputs()
+    target = s.target(values["aws_region"])
+    target.require_credentials()
+    try:
+        show_logs(target, s.outputs(s.terraform(values["aws_region"])), since_seconds=seconds, follow=follow,
+                  say=typer.echo)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
 
 
 @app.command()

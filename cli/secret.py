@@ -1,13 +1,20 @@
-"""``byoc secret put``: the API key into the secret, out of band — never through Terraform,
-argv or any output."""
+"""``byoc secret put`` / ``rollback``: the API key into the secret, out of band — never through
+Terraform, argv or any output — and the service's tasks rolled so that they read it.
+
+ECS injects a secret only when a task starts ("you must launch a new task or force a new
+deployment"), so storing a value is half the job: both commands then start a new deployment and
+wait for its tasks (``cli/rollout.py``).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from cli.aws import aws_error
+from cli.aws import AwsTarget, aws_error
 from cli.errors import ByocError, InputError
-from cli.session import Session
+from cli.rollout import RollOptions, roll
+from cli.session import Session, say
 from constructs_lib.catalog import SECRET_JSON_KEY
 
 
@@ -20,19 +27,68 @@ def check_secret_value(value: str) -> str:
     return value
 
 
-def put_secret(s: Session, value: str) -> str:
-    """Store {"PINECONE_API_KEY": value}; returns the new version id. Never prints the value."""
-    value = check_secret_value(value)
+def secret_has_value(target: AwsTarget, secret_id: str) -> bool:
+    """Whether the secret exists, is not scheduled for deletion, and has an AWSCURRENT version
+    (DescribeSecret: the value itself is never read)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        described = target.client("secretsmanager").describe_secret(SecretId=secret_id)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return False
+        raise aws_error(exc, "describing the secret") from None
+    if described.get("DeletedDate"):
+        return False
+    return any("AWSCURRENT" in stages for stages in (described.get("VersionIdsToStages") or {}).values())
+
+
+def _deployed(s: Session) -> tuple[dict[str, Any], dict[str, Any], AwsTarget, str]:
     values = s.deployed_inputs()
-    tf = s.terraform(values["aws_region"])
     target = s.target(values["aws_region"])
     target.require_credentials()
-    arn = s.outputs(tf).get("byoc_secret_arn")
+    outputs = s.outputs(s.terraform(values["aws_region"]))
+    arn = outputs.get("byoc_secret_arn")
     if not arn:
         raise ByocError("the deployment has no byoc_secret_arn output: run `byoc deploy` and try again.")
+    return values, outputs, target, arn
+
+
+def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> str:
+    """Store {"PINECONE_API_KEY": value} and roll the service; returns the new version id.
+    Never prints the value."""
+    value = check_secret_value(value)
+    values, outputs, target, arn = _deployed(s)
     try:
         resp = target.client("secretsmanager").put_secret_value(
             SecretId=arn, SecretString=json.dumps({SECRET_JSON_KEY: value}))
     except Exception as exc:  # botocore errors -> one line
         raise aws_error(exc, "storing the secret value") from None
-    return resp.get("VersionId", "?")
+    version = resp.get("VersionId", "?")
+    say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+    roll(s, values, outputs, options, why="they read the new key")
+    return version
+
+
+def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
+    """Make the previous version current again (AWSPREVIOUS -> AWSCURRENT) and roll the service:
+    the way back from a bad key. Returns the version now current. Reads no value."""
+    values, outputs, target, arn = _deployed(s)
+    sm = target.client("secretsmanager")
+    try:
+        stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages") or {}
+    except Exception as exc:
+        raise aws_error(exc, "describing the secret") from None
+    current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
+    previous = next((v for v, labels in stages.items() if "AWSPREVIOUS" in labels), None)
+    if previous is None or current is None:
+        raise ByocError("the secret has no previous version to go back to (AWSPREVIOUS): store the right key with "
+                        "`byoc secret put`.")
+    try:  # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves
+        sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=previous,
+                                       RemoveFromVersionId=current)
+    except Exception as exc:
+        raise aws_error(exc, "making the previous version current") from None
+    say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
+    roll(s, values, outputs, options, why="they read the previous key")
+    return previous

@@ -21,6 +21,12 @@ from pathlib import Path
 #: environment variable name.
 SECRET_JSON_KEY = "PINECONE_API_KEY"
 
+
+def secret_name(app_name: str) -> str:
+    """The secret's name (``<app_name>/PINECONE_API_KEY``): known before the secret exists, so
+    byoc can ask whether it has a value before the first deploy."""
+    return f"{app_name}/{SECRET_JSON_KEY}"
+
 # ---------------------------------------------------------------------------------------------
 # Interface endpoints
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_policy import Secretsmanager
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-from constructs_lib.catalog import SECRET_JSON_KEY
+from constructs_lib.catalog import SECRET_JSON_KEY, secret_name
 
 
 #: The only action the resource policy restricts. Management actions (PutSecretValue,
@@ -51,7 +51,7 @@ class PineconeSecret(Construct):
         self._props = props
         self._read_policy: IamPolicy | None = None
         self.secret = SecretsmanagerSecret(
-            self, "pinecone", name=f"{props.app_name}/{SECRET_JSON_KEY}",
+            self, "pinecone", name=secret_name(props.app_name),
             description="Pinecone API key as JSON {\"PINECONE_API_KEY\": \"...\"}; value set out of band",
             kms_key_id=props.key.arn, recovery_window_in_days=props.recovery_window_days,
             tags={"Name": f"{props.app_name}-pinecone-api-key"})

@@ -115,17 +115,24 @@ class ByocStack(TerraformStack):
             cpu=v["task_cpu"].number_value, memory=v["task_memory"].number_value,
             execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group,
             read_only_root_filesystem=v["container_read_only_root_filesystem"].boolean_value))
+        # start_tasks = false (phase one, while the secret has no value): no task may start, neither
+        # the service's own nor the autoscaler's; every one would stop with ResourceInitializationError.
+        start_tasks = v["start_tasks"].boolean_value
+
+        def if_started(count):
+            return Token.as_number(Fn.conditional(start_tasks, count, 0))
+
         service = AppService(self, "service", AppServiceProps(
             app_name=app, cluster=cluster.cluster, task_definition=task.task_definition,
             container_name=task.container_name, container_port=container_port,
-            desired_count=v["desired_count"].number_value, subnets=network.private_subnets,
+            desired_count=if_started(v["desired_count"].number_value), subnets=network.private_subnets,
             security_group=service_sg.security_group, target_group=alb.target_group,
             health_check_grace_period_seconds=v["health_check_grace_period_seconds"].number_value,
             enable_execute_command=ecs_exec, depends_on=[alb.listener, alb.tls_listener, execution_grant]))
         CpuAutoscaling(self, "autoscaling", CpuAutoscalingProps(
             cluster=cluster.cluster, service=service.service,
-            min_capacity=v["autoscaling_min_capacity"].number_value,
-            max_capacity=v["autoscaling_max_capacity"].number_value,
+            min_capacity=if_started(v["autoscaling_min_capacity"].number_value),
+            max_capacity=if_started(v["autoscaling_max_capacity"].number_value),
             cpu_target_percent=v["autoscaling_cpu_target"].number_value))
         # "cloudwatch_alarms": the id "alarms" is the variable's (construct ids are unique per scope).
         alarms = Alarms(self, "cloudwatch_alarms", AlarmsProps(

@@ -204,6 +204,12 @@ INPUTS: tuple[Input, ...] = (
     Input("desired_count", "number", "Number of tasks to run.", default=1,
           checks=(("var.desired_count >= 0 && var.desired_count <= 1000 && floor(var.desired_count) == var.desired_count",
                    _int_in(0, 1000), "desired_count must be a whole number from 0 to 1000."),)),
+    Input("start_tasks", "bool",
+          "Run the service's tasks. false holds the desired count and the autoscaling range at 0: byoc deploy "
+          "sets it while the secret has no value yet, so that phase one starts no task that can only fail, and "
+          "byoc secret put sets it back. With plain terraform: true (the default), or false until "
+          "put-secret-value.",
+          default=True, checks=(_bool("start_tasks"),)),
     Input("task_cpu", "number", "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384).",
           default=256,
           checks=((f"contains([{', '.join(map(str, FARGATE_SIZES))}], var.task_cpu)",

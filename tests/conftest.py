@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from argv_watch import ArgvWatcher
 from cli.config import Project
-from cli.emulator import running, spawned
+from cli.emulator import Emulator, running, spawned
 from cli.synth import ensure_synth
 from cli.terraform import PROVIDER_ADDRESS, PROVIDER_VERSION, find_provider_mirror
 from stacks import STACK_NAME
@@ -152,9 +152,13 @@ class DeployedStack:
     defaults, with the BYOC trust role on (byoc.toml)."""
 
     project: Path
-    env: dict[str, str]
+    emulator: Emulator
     sentinel: str
     steps: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.emulator.env()
 
     def invoke(self, *args: str, input: str | None = None):
         """``byoc <command words> -C <project> <rest>`` in this process (CliRunner)."""
@@ -173,6 +177,15 @@ class DeployedStack:
 
     def client(self, service: str):
         return aws(self.env, service)
+
+    def service(self) -> dict[str, Any]:
+        """The ECS service as AWS describes it, and its stopped tasks."""
+        ecs, out = self.client("ecs"), self.outputs
+        svc = ecs.describe_services(cluster=out["ecs_cluster_name"], services=[out["ecs_service_name"]])["services"][0]
+        stopped = ecs.list_tasks(cluster=out["ecs_cluster_name"], serviceName=out["ecs_service_name"],
+                                 desiredStatus="STOPPED")["taskArns"]
+        tasks = ecs.describe_tasks(cluster=out["ecs_cluster_name"], tasks=stopped)["tasks"] if stopped else []
+        return {**svc, "stopped": tasks}
 
     def doctor(self) -> tuple[int, dict[str, dict], dict]:
         """``byoc doctor --json``: (exit code, failed live checks by name, the whole report)."""
@@ -195,13 +208,15 @@ def deployed_stack(synthesized_project, tmp_path_factory):
     # The BYOC trust role too, so that the security scans of this deployment see every policy.
     (project / "byoc.toml").write_text(f'pinecone_aws_account_id = "{TRUST_ACCOUNT}"\n'
                                        f'pinecone_external_id = "{TRUST_EXTERNAL_ID}"\n')
-    with spawned() as emu:
-        stack = DeployedStack(project, emu.env(), sentinel="pcsk-sentinel-" + secrets.token_hex(12))
+    # Task phases of 0.3 s instead of 1 s (cli/emulator_tasks.py): rollouts are part of this flow.
+    with spawned(env={"BYOC_EMULATOR_TASK_SECONDS": "0.3"}) as emu:
+        stack = DeployedStack(project, emu, sentinel="pcsk-sentinel-" + secrets.token_hex(12))
         steps = stack.steps
         watcher = ArgvWatcher(stack.sentinel)
         watcher.start()
         steps["deploy"] = stack.invoke("deploy", "--container-image", IMAGE, "--auto-approve")
         steps["state_after_deploy"] = (project / "terraform.byoc.tfstate").read_text()
+        steps["service_after_deploy"] = stack.service()
         steps["secret_put"] = stack.invoke("secret", "put", input=stack.sentinel + "\n")
         steps["lockdown"] = stack.invoke("lockdown", "--auto-approve")
         steps["state_after_lockdown"] = stack.state()

@@ -148,6 +148,7 @@ def two_envs_deployed(synthesized_project, tmp_path_factory, emulator_module):
     out = {"root": root, "env": env, "endpoint": emulator_module.endpoint_url}
     out["deploy"] = runner.invoke(app, ["deploy", "-C", str(root), "--env", "dev", "-y"], env=env)
     out["prod_untouched"] = all(p.read_bytes() == b for p, b in before.items())
+    out["roles"] = [r["RoleName"] for r in _client("iam", emulator_module.endpoint_url).list_roles()["Roles"]]
     out["prod_files"] = sorted(rel for rel in (p.relative_to(root).as_posix() for p in root.rglob("*"))
                                if "prod" in rel)
     # Remote state: a bucket, the backend in the config, then the move.
@@ -171,7 +172,7 @@ def test_deploying_dev_never_reads_or_writes_prod(two_envs_deployed):
     assert d["deploy"].exit_code == 0, d["deploy"].output
     assert d["prod_untouched"]
     assert d["prod_files"] == [".byoc/envs/prod", ".byoc/envs/prod/inputs.tfvars.json", "terraform.byoc-prod.tfstate"]
-    roles = [r["RoleName"] for r in _client("iam", d["endpoint"]).list_roles()["Roles"]]
+    roles = d["roles"]
     assert "byoc-dev-task-role" in roles and not any(r.startswith("byoc-prod") for r in roles)
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from stacks import STACK_NAME
 from stacks.inputs import defaults, validate
-from tfrun import aws, terraform
+from tfrun import aws, terraform, variables_only
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
@@ -336,10 +336,10 @@ def test_plan_after_apply_shows_no_changes(deployed):
 
 
 @pytest.mark.terraform
-@pytest.mark.emulator
-def test_terraform_rejects_ecs_exec_with_a_read_only_root_filesystem(deployed):
-    proc = deployed.tf("plan", "-input=false", "-no-color", "-var", f"container_image={IMAGE}",
-                       "-var", "ecs_exec=true", ok=(1,))
+def test_terraform_rejects_ecs_exec_with_a_read_only_root_filesystem(stack_json, tmp_path):
+    # The stack's own variable blocks, planned alone (tfrun.variables_only): the same validation.
+    proc = terraform(variables_only(stack_json, tmp_path), {}, "plan", "-input=false", "-no-color",
+                     "-var", f"container_image={IMAGE}", "-var", "ecs_exec=true", ok=(1,))
     message = " ".join(proc.stderr.replace("│", " ").split())
     assert "Invalid value for variable" in message
     assert "set container_read_only_root_filesystem=false to use ecs_exec=true" in message

@@ -16,6 +16,7 @@ The deployment turns the optional BYOC trust role on, so that the scans see it t
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -64,7 +65,18 @@ class CheckovReport:
         return {check for check, _resource in getattr(self, which)}
 
 
+@functools.lru_cache(maxsize=None)
+def _checkov(target: tuple[str, ...], framework: str, cwd: Path, config: bool) -> CheckovReport:
+    return _run_checkov(list(target), framework, cwd, config=config)
+
+
 def checkov(target: list[str], framework: str, cwd: Path, *, config: bool = True) -> CheckovReport:
+    """checkov's report on ``target``, run once per (target, framework, config) and shared: a
+    scan takes seconds of CPU, and several tests judge the same one."""
+    return _checkov(tuple(target), framework, cwd, config)
+
+
+def _run_checkov(target: list[str], framework: str, cwd: Path, *, config: bool = True) -> CheckovReport:
     """Run checkov (JSON output) with or without the checked-in config; cwd keeps it from
     picking up a .checkov.yaml by itself."""
     binary = shutil.which("checkov", path=str(Path(sys.executable).parent)) or shutil.which("checkov")
@@ -75,8 +87,11 @@ def checkov(target: list[str], framework: str, cwd: Path, *, config: bool = True
                           cwd=cwd, env={**os.environ, **CHECKOV_ENV}, capture_output=True, text=True, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    assert isinstance(report, dict) and "results" in report, f"checkov scanned nothing: {proc.stdout[:500]}"
-    results = report["results"]
+    reports = report if isinstance(report, list) else [report]  # a list when it reports per file
+    assert reports and all(isinstance(r, dict) and "results" in r for r in reports), \
+        f"checkov scanned nothing: {proc.stdout[:500]}"
+    results = {key: [c for r in reports for c in r["results"].get(key, [])]
+               for key in ("passed_checks", "failed_checks", "parsing_errors")}
 
     def pairs(key: str) -> set[tuple[str, str]]:
         return {(c["check_id"], c["resource"]) for c in results.get(key, [])}
@@ -208,8 +223,9 @@ def test_checkov_skips_have_reasons_and_are_exactly_what_the_scans_need(json_sca
         assert len(reason) >= 30, f"{check} has no reason on its line in .checkov.yaml"
     unskipped = [
         checkov(["-d", str(json_scan_dir)], "terraform_json", json_scan_dir, config=False),
-        checkov(["-f", str(scanned_deployment.create_plan)], "terraform_plan", scanned_deployment.folder, config=False),
-        checkov(["-f", str(scanned_deployment.again_plan)], "terraform_plan", scanned_deployment.folder, config=False),
+        # The two HTTP-mode plans in one run (checkov's start-up is most of a scan's cost).
+        checkov(["-f", str(scanned_deployment.create_plan), "-f", str(scanned_deployment.again_plan)],
+                "terraform_plan", scanned_deployment.folder, config=False),
         checkov(["-f", str(scanned_deployment.tls_plan)], "terraform_plan", scanned_deployment.folder, config=False),
     ]
     failing = set().union(*(report.ids("failed") for report in unskipped))

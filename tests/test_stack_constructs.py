@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,40 +55,29 @@ FARGATE_PAIRS = {256: {512, 1024, 2048}, 512: {1024, 2048, 3072, 4096}, 1024: {2
 
 # --------------------------------------------------------------------------- fixtures & helpers
 
-def _jsii_started() -> bool:
-    """Whether some earlier import already started the jsii Node process (its env is fixed then)."""
-    return any(name in sys.modules for name in ("cdktf", "constructs", "cdktf_cdktf_provider_aws"))
-
-
 @dataclass
 class Built:
     Testing: Any
     stack: Any
     synth: str                     # Testing.synth(stack): the stack's JSON as a string
     json: dict
-    kernel_has_tf_config: bool     # the Node side can run `terraform init` against the mirror
 
 
 @pytest.fixture(scope="module")
-def built(terraform_rc) -> Built:
-    """ByocStack built via Testing.app() and synthesized ONCE for this module.
+def built() -> Built:
+    """ByocStack built via Testing.app() and synthesized ONCE for this module, with the provider
+    bindings loaded the way ``byoc synth`` loads them (stacks/fast_imports.py; byte-identical)."""
+    from stacks import fast_imports
 
-    ``Testing.to_be_valid_terraform`` runs ``terraform init`` from the jsii Node process, which
-    inherits the environment it was started with; so the CLI config pointing at the provider
-    mirror is put in the environment just while cdktf is first imported (that starts Node).
-    """
-    kernel_fresh = not _jsii_started()
-    extra = {"TF_CLI_CONFIG_FILE": str(terraform_rc), "CHECKPOINT_DISABLE": "1"}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in extra.items():
-            patch.setenv(key, value)
+    fast_imports.install()
+    with fast_imports.silence_node_eol(), fast_imports.node_hook():
         from cdktf import Testing
+    from stacks.byoc_stack import ByocStack
 
-        from stacks.byoc_stack import ByocStack
-        app = Testing.app()
+    app = Testing.app()
     stack = ByocStack(app, STACK_NAME)
     synthesized = Testing.synth(stack)
-    yield Built(Testing, stack, synthesized, json.loads(synthesized), kernel_fresh)
+    yield Built(Testing, stack, synthesized, json.loads(synthesized))
     shutil.rmtree(app.outdir, ignore_errors=True)
 
 
@@ -663,41 +650,7 @@ def test_pinecone_trust_role_is_optional_and_needs_the_external_id(stack_json):
     assert principal["type"] == "AWS" and "${var.pinecone_aws_account_id}" in principal["identifiers"][0]
 
 
-def test_synthesizing_twice_gives_identical_json(synthesized_project, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "stacks.app", "--outdir", str(tmp_path / "cdktf.out")],
-                          cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    relative = Path("cdktf.out", "stacks", STACK_NAME, "cdk.tf.json")
-    assert (tmp_path / relative).read_bytes() == (synthesized_project / relative).read_bytes()
-
-
-# --------------------------------------------------------------------------- whole-stack validity
-
-_VALIDATE_IN_SUBPROCESS = """
-import shutil, sys
-from cdktf import Testing
-from stacks.byoc_stack import ByocStack
-app = Testing.app()
-outdir = Testing.full_synth(ByocStack(app, "byoc"))
-ok = Testing.to_be_valid_terraform(outdir)
-shutil.rmtree(outdir, ignore_errors=True)
-shutil.rmtree(app.outdir, ignore_errors=True)
-sys.exit(0 if ok else 1)
-"""
-
-
-@pytest.mark.terraform
-def test_full_synth_is_valid_terraform(built, terraform_rc):
-    if built.kernel_has_tf_config:
-        outdir = built.Testing.full_synth(built.stack)
-        try:
-            assert built.Testing.to_be_valid_terraform(outdir)
-        finally:
-            shutil.rmtree(outdir, ignore_errors=True)
-    else:
-        # jsii was started before this module (its Node process cannot see the mirror config):
-        # the same check in a fresh process.
-        env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_rc), "CHECKPOINT_DISABLE": "1"}
-        proc = subprocess.run([sys.executable, "-c", _VALIDATE_IN_SUBPROCESS], cwd=REPO, env=env,
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+# Not repeated here: that two synths give the same bytes (tests/test_fast_synth.py synthesizes three
+# times, fast, eager and with the Node fallback, and compares them), and that the whole synth is
+# valid Terraform (tests/test_terraform_validate.py runs `terraform validate` on it: no error, no
+# warning).

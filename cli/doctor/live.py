@@ -8,6 +8,7 @@ from typing import Any, Callable
 from cli.doctor import EXECUTION_MANAGED_POLICY, FAIL, PASS, SKIP, WARN, Check, service_of
 from cli.doctor.explain import explain_stopped
 from cli.policy import SecretPolicy, allows, statements
+from cli.rollout import service_state
 from constructs_lib.catalog import SECRET_JSON_KEY, TASK_START_SERVICES
 
 
@@ -164,23 +165,20 @@ def live_checks(target, outputs: dict[str, Any]) -> list[Check]:
                      "run `byoc lockdown` (it always keeps the execution role)" if problems else "")
 
     def service() -> Check:
-        svc = ecs.describe_services(cluster=outputs["ecs_cluster_name"],
-                                    services=[outputs["ecs_service_name"]])["services"][0]
-        running, desired = svc.get("runningCount", 0), svc.get("desiredCount", 0)
-        stopped = ecs.list_tasks(cluster=outputs["ecs_cluster_name"], serviceName=outputs["ecs_service_name"],
-                                 desiredStatus="STOPPED").get("taskArns", [])[:5]
-        reasons = []
-        if stopped:
-            for t in ecs.describe_tasks(cluster=outputs["ecs_cluster_name"], tasks=stopped).get("tasks", []):
-                if t.get("stoppedReason"):
-                    reasons.append(t["stoppedReason"])
-        if running >= desired and not reasons:
-            return Check("service running", PASS, f"{running} of {desired} tasks running")
-        detail = f"{running} of {desired} tasks running"
-        if reasons:
-            detail += f"; last stopped: {reasons[0]}"
-            return Check("service running", FAIL, detail, explain_stopped(reasons[0]))
-        return Check("service running", WARN if running else FAIL, detail,
+        state = service_state(target, outputs["ecs_cluster_name"], outputs["ecs_service_name"])
+        if state is None:
+            return Check("service running", FAIL, f"no active service {outputs['ecs_service_name']}",
+                         "re-run `byoc deploy`")
+        detail = f"{state.running} of {state.desired} tasks running"
+        if state.failed_reason:  # a task of the current deployment failed: what the fix doc is about
+            return Check("service running", FAIL, f"{detail}; a new task stopped: {state.failed_reason}",
+                         explain_stopped(state.failed_reason))
+        if state.running >= state.desired:
+            return Check("service running", PASS, detail if state.desired else
+                         f"{detail} (0 desired: tasks start when the secret has a value, `byoc secret put`)")
+        if state.last_stopped_reason:
+            detail += f"; last stopped: {state.last_stopped_reason}"
+        return Check("service running", WARN if state.running else FAIL, detail,
                      "tasks are starting or failing; re-run doctor in a minute and read stoppedReason")
 
     def targets() -> Check:

@@ -1,0 +1,171 @@
+"""The emulator's ECS task model (gap 4, cli/emulator_tasks.py), against a moto server on
+127.0.0.1 with boto3: tasks start, or stop with AWS's own reason, the way ECS treats a
+container's ``secrets``; running tasks become healthy targets and write a log line; the fault
+switch. No terraform: one service built with boto3, the way the stack builds it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from cli.doctor.explain import explain_stopped, redact
+from cli.emulator import FAULTS_PATH
+from tfrun import aws
+
+pytestmark = pytest.mark.emulator
+
+KEY = "PINECONE_API_KEY"
+
+
+@pytest.fixture
+def ecs_service(aws_env_module, monkeypatch, request):
+    """A Fargate service whose container reads KEY from a secret (no value yet), behind a target
+    group; a cluster, secret and group of its own on the module's emulator."""
+    monkeypatch.setenv("BYOC_EMULATOR_TASK_SECONDS", "0.1")
+    aws_env, n = aws_env_module, str(abs(hash(request.node.name)) % 10**8)
+    ec2, ecs, sm, elbv2, logs = (aws(aws_env, s) for s in ("ec2", "ecs", "secretsmanager", "elbv2", "logs"))
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
+    target_group = elbv2.create_target_group(Name=f"app-{n}", Protocol="HTTP", Port=80, VpcId=vpc,
+                                             TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    arn = sm.create_secret(Name=f"app-{n}/{KEY}")["ARN"]
+    logs.create_log_group(logGroupName=f"/ecs/app-{n}")
+    cluster = ecs.create_cluster(clusterName=f"c-{n}")["cluster"]["clusterName"]
+    definition = ecs.register_task_definition(
+        family=f"app-{n}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        executionRoleArn="arn:aws:iam::123456789012:role/app-execution-role",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
+                               "secrets": [{"name": KEY, "valueFrom": f"{arn}:{KEY}::"}],
+                               "logConfiguration": {"logDriver": "awslogs", "options": {
+                                   "awslogs-group": f"/ecs/app-{n}", "awslogs-region": "us-east-1",
+                                   "awslogs-stream-prefix": "app"}}}])["taskDefinition"]["taskDefinitionArn"]
+
+    class Service:
+        def __init__(self):
+            self.secret_arn, self.ecs, self.sm, self.elbv2, self.logs = arn, ecs, sm, elbv2, logs
+            self.target_group, self.env, self.log_group = target_group, aws_env, f"/ecs/app-{n}"
+            self.cluster = cluster
+
+        def create(self, desired: int = 1) -> None:
+            ecs.create_service(cluster=cluster, serviceName="app", taskDefinition=definition, desiredCount=desired,
+                               launchType="FARGATE", loadBalancers=[{"targetGroupArn": target_group,
+                                                                     "containerName": "app", "containerPort": 8080}],
+                               networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet],
+                                                                             "securityGroups": [group]}},
+                               deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                                        "maximumPercent": 200, "minimumHealthyPercent": 100})
+
+        def describe(self) -> dict:
+            return ecs.describe_services(cluster=cluster, services=["app"])["services"][0]
+
+        def tasks(self, status: str) -> list[dict]:
+            arns = ecs.list_tasks(cluster=cluster, serviceName="app", desiredStatus=status)["taskArns"]
+            return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+
+        def health(self) -> list[str]:
+            return [t["TargetHealth"]["State"] for t in
+                    elbv2.describe_target_health(TargetGroupArn=target_group)["TargetHealthDescriptions"]]
+
+        def until(self, check, seconds: float = 10):
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                found = check()
+                if found:
+                    return found
+                time.sleep(0.1)
+            raise AssertionError(f"not reached in {seconds}s: {self.describe()['deployments']}")
+
+        def put(self, value: str) -> None:
+            sm.put_secret_value(SecretId=arn, SecretString=value)
+
+    return Service()
+
+
+def test_a_task_without_a_current_secret_value_stops_with_awss_reason(ecs_service):
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"] == (
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+        "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret "
+        f"{ecs_service.secret_arn} from secrets manager: ResourceNotFoundException: Secrets Manager can't find the "
+        "specified secret value for staging label: AWSCURRENT")
+    assert task["group"] == "service:app" and task["startedBy"] == ecs_service.describe()["deployments"][0]["id"]
+
+
+def test_a_value_without_the_json_key_stops_the_task_naming_the_key(ecs_service):
+    ecs_service.put(json.dumps({"api_key": "x"}))
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert task["stoppedReason"].endswith("retrieved secret from Secrets Manager did not contain json key "
+                                          "PINECONE_API_KEY")
+
+
+def test_a_value_that_is_not_json_stops_the_task_and_byoc_never_repeats_its_first_character(ecs_service):
+    ecs_service.put("Zpcsk-not-json")
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert task["stoppedReason"].endswith("invalid character 'Z' looking for beginning of value")  # AWS's text
+    shown = redact(task["stoppedReason"])
+    assert "'Z'" not in shown and "not JSON" in explain_stopped(shown)
+
+
+def test_with_a_json_value_tasks_run_become_healthy_targets_and_log_without_the_value(ecs_service):
+    ecs_service.put(json.dumps({KEY: "pcsk-emulated-value"}))
+    ecs_service.create(desired=2)
+    ecs_service.until(lambda: ecs_service.health().count("healthy") == 2)
+    service = ecs_service.describe()
+    assert (service["runningCount"], service["pendingCount"]) == (2, 0)
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert ecs_service.tasks("STOPPED") == []
+    streams = ecs_service.logs.describe_log_streams(logGroupName=ecs_service.log_group)["logStreams"]
+    assert len(streams) == 2 and all(s["logStreamName"].startswith("app/app/") for s in streams)
+    events = [e["message"] for s in streams for e in ecs_service.logs.get_log_events(
+        logGroupName=ecs_service.log_group, logStreamName=s["logStreamName"])["events"]]
+    assert events and all(f"secrets injected: {KEY} (values not shown)" in e for e in events)
+    assert not any("pcsk-emulated-value" in e for e in events)
+
+
+def test_a_forced_new_deployment_replaces_the_running_tasks(ecs_service):
+    ecs_service.put(json.dumps({KEY: "one"}))
+    ecs_service.create()
+    ecs_service.until(lambda: ecs_service.health() == ["healthy"])
+    ecs_service.ecs.update_service(cluster=ecs_service.cluster, service="app", forceNewDeployment=True)
+    new = ecs_service.describe()["deployments"][0]["id"]
+    (old, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert old["stoppedReason"] == f"Scaling activity initiated by (deployment {new})"
+    (running,) = ecs_service.tasks("RUNNING")
+    assert running["startedBy"] == new and [d["id"] for d in ecs_service.describe()["deployments"]] == [new]
+
+
+def test_the_circuit_breaker_fails_a_rollout_of_tasks_that_cannot_start(ecs_service):
+    ecs_service.create()
+    ecs_service.until(lambda: ecs_service.describe()["deployments"][0]["rolloutState"] == "FAILED")
+    (deployment,) = ecs_service.describe()["deployments"]
+    assert deployment["failedTasks"] >= 3 and "circuit breaker" in deployment["rolloutStateReason"]
+
+
+def test_the_fault_switch_denies_the_secret_read_as_aws_would(ecs_service, emulator_module):
+    emulator = emulator_module
+    ecs_service.put(json.dumps({KEY: "v"}))
+    assert emulator.set_faults(secret_access="denied") == {"secret_access": "denied"}
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert ("AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app-execution-role/"
+            in task["stoppedReason"])
+    assert "explicit deny in a resource-based policy" in task["stoppedReason"]
+    assert emulator.set_faults(secret_access=None) == {}
+
+
+def test_the_fault_switch_refuses_unknown_faults(emulator_module):
+    emulator = emulator_module
+    request = urllib.request.Request(emulator.endpoint_url + FAULTS_PATH, data=b'{"network": "down"}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 400 and "unknown fault 'network'" in raised.value.read().decode()
