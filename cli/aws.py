@@ -23,10 +23,17 @@ class AwsTarget:
                 env[f"AWS_ENDPOINT_URL_{service}"] = self.endpoint_url
         return env
 
-    def client(self, service: str):
+    def client(self, service: str, *, attempts: int | None = None):
+        """A boto3 client; ``attempts`` caps retries (for calls whose failure is an answer)."""
         import boto3
 
-        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url)
+        config = None
+        if attempts is not None:
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": attempts, "mode": "standard"})
+        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url,
+                                                                     config=config)
 
     def require_credentials(self) -> None:
         import boto3

@@ -281,7 +281,7 @@ class Emulator:
                 "AWS_DEFAULT_REGION": region}
 
     def set_faults(self, **faults: str | None) -> dict[str, str]:
-        """Switch the task model's faults on or off (``secret_access="denied_when_locked"``,
+        """Switch the task model's faults on or off (``secret_access="denied_by_new_policy"``,
         ``health=None``); see ``cli.emulator_tasks.FAULTS``. Returns the faults now on."""
         import urllib.request
 

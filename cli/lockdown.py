@@ -78,6 +78,11 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_st
     if report.problems:
         raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
                         ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
+    denied = _aws_verdicts(s, region, outputs, readers)
+    if denied and changed:
+        _restore(s, tf, values, previous, options, restart=verify_start)
+        raise ByocError(f"lockdown undone: AWS's policy simulator says {'; '.join(denied)}; the previous reader list "
+                        "is back. Run `byoc doctor` to see which policy decides it.")
     if changed and verify_start:
         _prove_tasks_start(s, tf, values, outputs, previous, options)
     elif changed:
@@ -98,18 +103,47 @@ def _prove_tasks_start(s: Session, tf, values: dict[str, Any], outputs: dict[str
         if not _fetch_failure(exc.reason):
             raise  # not the policy's doing: it stays, and the failure is what to fix
         say(f"New tasks could not start under the new policy: {exc.reason}")
-        values[READERS] = previous
-        say("Restoring the previous reader list: " + (", ".join(previous) or "(none: not locked to principals)"))
-        s.project.save_inputs(values)
-        retry_on_propagation(lambda: s.apply_now(tf, values, show_plan=False), sleep=s.sleep)
-        again = ""
-        try:
-            roll(s, values, outputs, RollOptions(timeout=options.timeout), why="under the previous policy")
-        except RolloutFailed as second:
-            again = f" Under the previous policy they fail too: {second.reason}."
+        again = _restore(s, tf, values, previous, options, restart=True)
         raise ByocError(f"lockdown undone: new tasks could not fetch the secret under the new policy ({exc.reason}); "
                         "the previous reader list is back." + again + " Run `byoc doctor` to see what denies the "
                         "execution role.") from None
+
+
+def _restore(s: Session, tf, values: dict[str, Any], previous: list[str], options: RollOptions, *,
+             restart: bool) -> str:
+    """Put the previous reader list back (and, with ``restart``, roll tasks under it); returns
+    what went wrong under it too, if anything."""
+    values[READERS] = previous
+    say("Restoring the previous reader list: " + (", ".join(previous) or "(none: not locked to principals)"))
+    s.project.save_inputs(values)
+    retry_on_propagation(lambda: s.apply_now(tf, values, show_plan=False), sleep=s.sleep)
+    if not restart or values.get("start_tasks", True) is False:
+        return ""
+    try:
+        roll(s, values, s.outputs(tf), RollOptions(timeout=options.timeout), why="under the previous policy")
+    except RolloutFailed as second:
+        return f" Under the previous policy they fail too: {second.reason}."
+    return ""
+
+
+def _aws_verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
+    """AWS's policy simulator on every reader (``cli/doctor/evaluator.py``): what it denies that
+    the lock-down allows. Where the simulator cannot be asked (moto, or no permission), say so."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from cli.doctor.evaluator import NotChecked, read_verdicts
+
+    try:
+        verdicts = read_verdicts(s.target(region), outputs, readers)
+    except NotChecked as exc:
+        say(f"AWS's policy simulator: not checked by AWS's evaluator ({exc}).")
+        return []
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error(exc, "asking IAM's policy simulator") from None
+    wrong = [f"{v.line()} (expected {v.expected})" for v in verdicts if not v.ok]
+    say("AWS's policy simulator: " + ("; ".join(wrong) if wrong else
+                                      "every reader may read through the endpoint and decrypt; other endpoints denied"))
+    return wrong
 
 
 def _fetch_failure(reason: str | None) -> bool:

@@ -278,14 +278,20 @@ def logs(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url:
 def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
            static: Annotated[bool, typer.Option("--static", help="Only the checks on the synthesized JSON "
                                                 "(no AWS calls).")] = False,
+           check_value: Annotated[bool, typer.Option(
+               "--check-value", help="Also read the secret's value to check it is JSON holding PINECONE_API_KEY "
+                                     "(never printed; the read shows in CloudTrail). Off: DescribeSecret only.")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False) -> None:
-    """Check everything that makes tasks fail with "unable to pull secrets or registry auth".
+    """Check everything that makes tasks fail to start, the way AWS's runbook does.
 
     Static checks read cdktf.out (execution role grant, valueFrom JSON key, endpoints, security
     group, lock-down keeps the execution role, two roles, platform version). When a deployment
-    exists, live checks read it with boto3: endpoints, rules, role policies, the registered task
-    definition, the secret (its value is never printed), its policy, the service and targets.
-    Read-only. Exit 0 when nothing fails, 1 otherwise.
+    exists, live checks read it with boto3, along a task start's path: endpoints and their DNS,
+    AZs and security group; the task security group's egress, network ACLs and route tables; the
+    execution role, valueFrom, the secret (has a current value; --check-value reads it), its
+    policy and its KMS key; AWS's own verdicts (IAM policy simulator, Access Analyzer); the image,
+    the service, its stopped tasks (each reason explained) and targets. Read-only. Exit 0 when
+    nothing fails, 1 otherwise.
     """
     from cli.doctor import FAIL
     from cli.doctor.live import live_checks
@@ -303,7 +309,8 @@ def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
         values = s.deployed_inputs()
         target = s.target(values["aws_region"])
         target.require_credentials()
-        live_results = live_checks(target, s.outputs(s.terraform(values["aws_region"])))
+        live_results = live_checks(target, s.outputs(s.terraform(values["aws_region"])), values,
+                                   check_value=check_value)
     if as_json:
         typer.echo(report.as_json(static_results, live_results))
     else:

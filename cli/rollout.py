@@ -62,18 +62,12 @@ def _service(ecs, cluster: str, service: str) -> dict | None:
     return found[0] if found and found[0].get("status") == "ACTIVE" else None
 
 
-def _stopped(ecs, cluster: str, service: str, started_by: str | None = None) -> list[dict]:
+def stopped_tasks(ecs, cluster: str, service: str, started_by: str | None = None) -> list[dict]:
     """The service's stopped tasks (of one deployment when ``started_by``), newest first."""
     kwargs = {"startedBy": started_by} if started_by else {"serviceName": service}
     arns = ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED", **kwargs).get("taskArns", [])[:100]
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", []) if arns else []
     return sorted(tasks, key=lambda t: str(t.get("stoppedAt") or t.get("createdAt") or ""), reverse=True)
-
-
-def stopped_reasons(target: AwsTarget, cluster: str, service: str, limit: int = 5) -> list[str]:
-    """The last stopped tasks' reasons, newest first, redacted (doctor reads more than one)."""
-    ecs = target.client("ecs")
-    return [redact(t["stoppedReason"]) for t in _stopped(ecs, cluster, service) if t.get("stoppedReason")][:limit]
 
 
 def _addresses(ecs, cluster: str, deployment_id: str) -> set[str]:
@@ -94,7 +88,7 @@ def _healthy(elbv2, svc: dict, addresses: set[str] | None) -> int:
     return healthy
 
 
-def _failed(task: dict) -> bool:
+def is_failure(task: dict) -> bool:
     """A task that failed, not one the scheduler stopped to scale in or to replace it."""
     reason = task.get("stoppedReason") or ""
     return bool(reason) and (task.get("stopCode") != "ServiceSchedulerInitiated" or "health checks" in reason)
@@ -112,9 +106,9 @@ def _state(target: AwsTarget, cluster: str, service: str, deployment_id: str | N
         watched = {"id": deployment_id, "rolloutState": "REPLACED", "desiredCount": svc.get("desiredCount", 0),
                    "runningCount": 0, "pendingCount": 0}
     dep_id = watched.get("id")
-    failure = next((t["stoppedReason"] for t in (_stopped(ecs, cluster, service, dep_id) if dep_id else [])
-                    if _failed(t)), None)
-    last = next((t["stoppedReason"] for t in _stopped(ecs, cluster, service) if t.get("stoppedReason")), None)
+    failure = next((t["stoppedReason"] for t in (stopped_tasks(ecs, cluster, service, dep_id) if dep_id else [])
+                    if is_failure(t)), None)
+    last = next((t["stoppedReason"] for t in stopped_tasks(ecs, cluster, service) if t.get("stoppedReason")), None)
     addresses = _addresses(ecs, cluster, dep_id) if dep_id else None
     return ServiceState(
         desired=int(watched.get("desiredCount", svc.get("desiredCount", 0))),

@@ -42,8 +42,18 @@ TRUST_ACCOUNT, TRUST_EXTERNAL_ID = "111122223333", "byoc-scan-external-id"
 def pytest_collection_modifyitems(config, items):
     """Every test module is an xdist group of its own unless a test names another; groups whose
     tests deploy (marked both terraform and emulator) run first. The order is deterministic, as
-    xdist requires of every worker's collection."""
+    xdist requires of every worker's collection.
+
+    A test is marked by what its fixtures start, not only by what its module declares: one that
+    uses terraform's provider mirror runs terraform, one that uses a moto server is an emulator
+    test, so the fast tier (`-m "not terraform and not emulator"`) can never pull in a deployment
+    through a fixture."""
     for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "terraform_rc" in names and item.get_closest_marker("terraform") is None:
+            item.add_marker(pytest.mark.terraform)
+        if names & {"emulator", "emulator_module", "deployed_stack"} and item.get_closest_marker("emulator") is None:
+            item.add_marker(pytest.mark.emulator)
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
@@ -187,9 +197,9 @@ class DeployedStack:
         tasks = ecs.describe_tasks(cluster=out["ecs_cluster_name"], tasks=stopped)["tasks"] if stopped else []
         return {**svc, "stopped": tasks}
 
-    def doctor(self) -> tuple[int, dict[str, dict], dict]:
+    def doctor(self, *flags: str) -> tuple[int, dict[str, dict], dict]:
         """``byoc doctor --json``: (exit code, failed live checks by name, the whole report)."""
-        result = self.invoke("doctor", "--json")
+        result = self.invoke("doctor", "--json", *flags)
         assert result.output.strip(), result
         report = json.loads(result.output)
         return result.exit_code, {c["name"]: c for c in report["live"] if c["result"] == "fail"}, report

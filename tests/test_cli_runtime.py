@@ -79,7 +79,7 @@ def test_emulator_command_serves_aws_on_loopback_until_ctrl_c():
         assert sts.get_caller_identity()["Account"] == "123456789012"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, out
     assert "Emulator stopped." in out
 
