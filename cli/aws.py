@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from cli.errors import ByocError
+from cli.errors import ByocError, InputError
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,30 @@ class AwsTarget:
 
 
 def endpoint_from(flag: str | None) -> str | None:
-    return flag or os.environ.get("AWS_ENDPOINT_URL") or None
+    """``--endpoint-url``, else ``$AWS_ENDPOINT_URL``: an http(s) URL with a host, or bad input."""
+    from urllib.parse import urlsplit
+
+    url, source = (flag, "--endpoint-url") if flag else (os.environ.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL")
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is not a number
+        ok = False
+    if not ok:
+        raise InputError(f"{source}: {url!r} is not an http(s) URL; give one such as http://127.0.0.1:5000 "
+                         "(or leave it unset for AWS).")
+    return url
+
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    """What a boto3 call raises when AWS (or the way to it) fails: botocore's own exception types,
+    so that a bug in byoc is never reported as something AWS said."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return ClientError, BotoCoreError, ResponseParserError
 
 
 def aws_error(exc: Exception, doing: str) -> ByocError:

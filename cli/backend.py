@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cli.aws import aws_error
+from cli.aws import aws_error, aws_errors
 from cli.errors import ByocError, InputError
 from cli.session import Session, say
 from cli.synth import ensure_synth
@@ -59,7 +59,7 @@ def bootstrap_backend(s: Session, *, auto_approve: bool) -> list[str]:
                            "Resource": [f"arn:aws:s3:::{backend.bucket}", f"arn:aws:s3:::{backend.bucket}/*"],
                            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
         done.append("HTTPS only")
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, f"preparing the state bucket {backend.bucket}") from None
     return done
 

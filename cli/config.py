@@ -93,33 +93,77 @@ class Project:
 
     def has_local_resources(self) -> bool:
         """True when the local state file holds resources (with an S3 backend: not yet migrated)."""
+        state = self.local_state()
+        return bool(state and state.get("resources"))
+
+    def local_state(self) -> dict[str, Any] | None:
+        """The local state file, parsed; None when there is none (or it is empty, which terraform
+        reads as no state). A file that exists but cannot be read is an error, never "nothing
+        deployed": that answer would invite a second deployment next to the first."""
+        path = self.state_file
         try:
-            state = json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            return False
-        return bool(state.get("resources"))
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise self._damaged_state("it is a folder, not a file") from None
+        except OSError as exc:
+            raise self._damaged_state(f"it cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise self._damaged_state("it is not UTF-8 text") from None
+        if not text.strip():
+            return None
+        try:
+            state = json.loads(text)
+        except ValueError as exc:
+            raise self._damaged_state(f"it is not valid JSON, perhaps cut short ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(state, dict) or not isinstance(state.get("version"), int):
+            raise self._damaged_state("it is JSON but not a Terraform state (no version)")
+        if not isinstance(state.get("resources", []), list) or not isinstance(state.get("outputs", {}), dict):
+            raise self._damaged_state("its resources or outputs are not what Terraform writes")
+        return state
+
+    def _damaged_state(self, why: str) -> ByocError:
+        backup = self.state_file.with_name(self.state_file.name + ".backup")
+        restore = (f"restore it: terraform keeps the previous state in {backup.name} "
+                   f"(`cp {backup.name} {self.state_file.name}`, then check it with `terraform show`)"
+                   if backup.is_file() else "restore it from your own backup of it")
+        return ByocError(f"{self.state_file.name} cannot be read as a Terraform state: {why}. byoc will not guess "
+                         f"whether something is deployed; {restore}, then run the command again.")
 
     def local_outputs(self) -> dict[str, Any] | None:
         """Outputs recorded in the local state file, or None when there is none to read."""
         if self.backend is not None:
             return None
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            return None
-        outputs = state.get("outputs")
+        state = self.local_state()
+        outputs = (state or {}).get("outputs")
         if not isinstance(outputs, dict) or not outputs:
             return None
-        return {name: entry.get("value") for name, entry in outputs.items()}
+        return {name: entry.get("value") if isinstance(entry, dict) else None for name, entry in outputs.items()}
 
     def saved_inputs(self) -> dict[str, Any] | None:
+        """The inputs of the last deploy (``.byoc/inputs.tfvars.json``); None before the first."""
+        path = self.inputs_file
+        where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        fix = ("restore it, or delete it and run `byoc deploy` again with the same inputs (then `byoc lockdown` "
+               "again, whose reader list it kept)")
         try:
-            return json.loads(self.inputs_file.read_text())
+            values = json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError as exc:
-            raise ByocError(f"{self.inputs_file} is not valid JSON ({exc}): restore it or delete it and "
-                            "run byoc deploy again.") from None
+        except IsADirectoryError:
+            raise ByocError(f"{where} is a folder, not the inputs of the last deploy: {fix}.") from None
+        except OSError as exc:
+            raise ByocError(f"{where} cannot be read ({exc.strerror}): {fix}.") from None
+        except ValueError as exc:  # not UTF-8, or not JSON
+            raise ByocError(f"{where} is damaged ({'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else 'not valid JSON'}): "
+                            f"{fix}.") from None
+        if not isinstance(values, dict):
+            raise ByocError(f"{where} is damaged (not a JSON object of inputs): {fix}.")
+        problems = [p for p in validate({k: v for k, v in values.items() if k in BY_NAME}) if p.field in values]
+        if problems:
+            raise ByocError(f"{where} is damaged ({problems[0].field}: {problems[0].message}): {fix}.")
+        return values
 
     def save_inputs(self, values: dict[str, Any]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -130,14 +174,30 @@ class Project:
 
 def read_config(path: Path) -> dict[str, Any]:
     """byoc.toml as a whole: stack inputs at the top, optional ``[backend]`` and ``[env.<name>]``."""
-    if not path.exists():
-        return {}
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise InputError(f"{path.name}: is a folder, not a file; rename or remove it (byoc.toml is a TOML file "
+                         "of stack inputs, and optional).") from None
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot be read ({exc.strerror}); fix its permissions or remove it.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                         "save it as UTF-8 (TOML files are UTF-8).") from None
+    if "\x00" in text:
+        raise InputError(f"{path.name}: holds binary data (a NUL byte), not TOML; restore the file or delete it.")
+    try:
+        data = tomllib.loads(text)  # an empty file is valid TOML: every input at its default
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path.name}: not valid TOML ({exc}); fix the file or delete it.") from None
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from None
+    for table in ("backend", "pinecone", "env"):
+        if table in data and not isinstance(data[table], dict):
+            raise InputError(f"{path.name}: {table} must be a table ([{table}]"
+                             f"{'.<name>' if table == 'env' else ''}), not a {type(data[table]).__name__}.")
     unknown = sorted(set(data) - set(BY_NAME) - {"backend", "pinecone", "env"})
     if unknown:
         raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "

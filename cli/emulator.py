@@ -37,6 +37,12 @@ no test-only settings:
 9. (found here, 5.2.5) ``UpdateSecretVersionStage`` moves the AWSCURRENT label but not the version
    ``GetSecretValue`` returns by default, so ``byoc secret rollback`` looked like a no-op to the
    app -> the default version follows AWSCURRENT.
+10. AWS's own policy evaluators are not in moto: IAM's ``SimulatePrincipalPolicy`` /
+   ``SimulateCustomPolicy`` answer with a body botocore cannot parse, and IAM Access Analyzer has
+   no backend at all (the server prints a traceback and answers 500, retried four times) -> the
+   emulator answers both the way AWS answers an operation it does not offer: HTTP 501
+   ``NotImplemented``, at once. byoc then says "not checked by AWS's evaluator" (a WARN), as it
+   would against any endpoint without them; the emulator never makes up a verdict.
 
 moto stores resource policies but does not enforce them: whether a policy denies is checked on
 the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
@@ -294,11 +300,44 @@ class Emulator:
 FAULTS_PATH = "/byoc-emulator/faults"
 
 
+#: Operations of AWS's policy evaluators that the emulator refuses as not implemented (gap 10).
+_EVALUATOR_ACTIONS = (b"Action=SimulatePrincipalPolicy", b"Action=SimulateCustomPolicy")
+
+
+def _signed_for(environ, service: str) -> bool:
+    """Whether a request is signed for ``service`` (SigV4 credential scope .../<service>/aws4_request)."""
+    return f"/{service}/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+
+
+def _not_implemented(environ, start_response):
+    """AWS's answer to an operation it does not offer (gap 10), or None to let moto answer."""
+    import io
+
+    if _signed_for(environ, "access-analyzer"):
+        data = json.dumps({"message": "IAM Access Analyzer is not implemented by this emulator"}).encode()
+        start_response("501 Not Implemented", [("Content-Type", "application/json"),
+                                               ("x-amzn-ErrorType", "NotImplemented"),
+                                               ("Content-Length", str(len(data)))])
+        return [data]
+    if _signed_for(environ, "iam") and environ.get("REQUEST_METHOD") == "POST":
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        if any(action in body for action in _EVALUATOR_ACTIONS):
+            data = (b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                    b"<Code>NotImplemented</Code><Message>IAM's policy simulator is not implemented by this "
+                    b"emulator</Message></Error><RequestId>byoc-emulator</RequestId></ErrorResponse>")
+            start_response("501 Not Implemented", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+            return [data]
+    return None
+
+
 def _with_byoc_routes(app):
-    """The moto app, plus the emulator's own endpoint: the fault switch of the task model."""
+    """The moto app, plus the emulator's own endpoint (the fault switch of the task model) and the
+    refusal of the policy evaluators moto does not have (gap 10)."""
     def wsgi(environ, start_response):
         if not environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
-            return app(environ, start_response)
+            refused = _not_implemented(environ, start_response)
+            return refused if refused is not None else app(environ, start_response)
         try:
             method = environ.get("REQUEST_METHOD", "GET")
             if method == "POST":
@@ -342,8 +381,10 @@ def running(port: int | None = None) -> Iterator[Emulator]:
     try:
         yield Emulator(f"http://{HOST}:{port}")
     finally:
-        server.shutdown()
-        thread.join()
+        # Bounded: shutdown() waits for the serving loop, and a stop (Ctrl-C, SIGTERM) must never
+        # hang on a request still being answered; the serving threads are daemons.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+        thread.join(timeout=10)
 
 
 @contextmanager

@@ -18,9 +18,21 @@ class InputError(ByocError):
         super().__init__(message, exit_code=2)
 
 
-class Interrupted(ByocError):
-    """Ctrl-C while terraform ran: it was stopped gracefully; exit code 130 like a shell."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, ``kill``), raised in the main thread the way Python raises
+    ``KeyboardInterrupt`` for SIGINT, so every place that stops gracefully on Ctrl-C does so on
+    SIGTERM too. Installed by ``cli.main`` for the length of one command."""
 
-    def __init__(self, command: str) -> None:
-        super().__init__(f"interrupted during terraform {command}; terraform stopped gracefully (state saved, "
-                         "lock released). Run the command again to finish.", exit_code=130)
+
+class Interrupted(ByocError):
+    """Ctrl-C or SIGTERM: terraform, if it ran, was stopped gracefully; exit code 128 + the
+    signal's number like a shell (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, command: str | None = None, terminated: bool = False) -> None:
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        if command is None:
+            message = f"{what}; nothing was left half-done. Run the command again."
+        else:
+            message = (f"{what} during terraform {command}; terraform stopped gracefully (state saved, "
+                       "lock released). Run the command again to finish.")
+        super().__init__(message, exit_code=143 if terminated else 130)

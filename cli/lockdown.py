@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from cli.aws import AwsTarget, aws_error
+from cli.aws import AwsTarget, aws_error, aws_errors
 from cli.config import check
 from cli.errors import ByocError, InputError
 from cli.policy import LockdownReport, SecretPolicy, check_lockdown
@@ -29,26 +29,63 @@ _PROPAGATION = re.compile(r"invalid principal|MalformedPolicyDocument.*principal
 RETRY_DELAYS = (5, 10, 20, 40)
 
 
-def check_principals(principals: list[str]) -> None:
+def check_principals(principals: list[str], flag: str = "--principal") -> None:
     for arn in principals:
         if not re.fullmatch(PRINCIPAL_ARN_RE, arn):
-            raise InputError(f"--principal: {arn!r} is not an IAM principal ARN; give one such as "
+            raise InputError(f"{flag}: {arn!r} is not an IAM principal ARN; give one such as "
                              "arn:aws:iam::123456789012:role/reader-role.")
 
 
+def _account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def reader_list(previous: list[str], roles: list[str], principals: list[str], remove: list[str],
+                reset: bool) -> list[str]:
+    """Who may read after this lockdown: the two roles (always), the earlier extra readers unless
+    ``--reset`` or ``--remove-principal`` drops them, then this run's ``--principal``s.
+
+    Refused (exit 2, before anything changes): removing one of the roles (the execution role
+    injects the secret, the task role is the app), removing a principal that is not a reader,
+    and a principal of another account: the KMS key policy trusts only this account (root), so
+    such a principal could never decrypt the secret, whatever the secret policy says. byoc does
+    not widen the key policy for it; give that account a role here to assume instead.
+    """
+    account = _account(roles[0])
+    for arn in principals:
+        if _account(arn) != account:
+            raise InputError(f"--principal: {arn} is in account {_account(arn)}, but the secret's KMS key trusts only "
+                             f"this account ({account}), so it could never decrypt the secret; create a role in "
+                             f"{account} that it may assume, and pass that role.")
+    extra = [] if reset else [p for p in previous if p not in roles]
+    for arn in remove:
+        if arn in roles:
+            raise InputError(f"--remove-principal: {arn} is one of the stack's own roles, which always read "
+                             "(ECS injects the secret with the execution role; the task role is the app).")
+        if arn not in extra and arn not in principals and not reset:
+            readers = ", ".join(extra) or "none besides the stack's roles"
+            raise InputError(f"--remove-principal: {arn} is not a reader of the secret (extra readers: {readers}).")
+    return list(dict.fromkeys([*roles, *(p for p in extra if p not in remove), *principals]))
+
+
 def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_start: bool = True,
-             options: RollOptions = RollOptions()) -> LockdownReport:
+             options: RollOptions = RollOptions(), remove: list[str] = (), reset: bool = False) -> LockdownReport:
     check_principals(principals)
+    check_principals(list(remove), "--remove-principal")
     values = dict(s.deployed_inputs())
     previous = list(values.get(READERS) or [])
     region = values["aws_region"]
     tf = s.prepare(region)
     outputs = s.outputs(tf)
     task_role, execution_role = outputs["ecs_task_role_arn"], outputs["ecs_execution_role_arn"]
-    readers = list(dict.fromkeys([task_role, execution_role, *principals]))
+    readers = reader_list(previous, [task_role, execution_role], principals, list(remove), reset)
     values[READERS] = readers
     check(values)
-    say("Readers: " + ", ".join(readers))
+    if previous and readers != previous:
+        say("Readers before: " + ", ".join(previous))
+        say("Readers after:  " + ", ".join(readers))
+    else:
+        say("Readers: " + ", ".join(readers))
 
     approved, changed = False, False
 
@@ -72,7 +109,7 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_st
         s.apply(tf, plan_file, summary)
 
     retry_on_propagation(attempt, sleep=s.sleep)
-    report = verify_lockdown(s, outputs, region, principals)
+    report = verify_lockdown(s, outputs, region, [r for r in readers if r not in (task_role, execution_role)])
     for line in describe_lockdown(report):
         say(line)
     if report.problems:
@@ -170,7 +207,7 @@ def retry_on_propagation(attempt: Callable[[], None], *, sleep: Callable[[float]
 def read_policy(target: AwsTarget, secret_arn: str) -> SecretPolicy:
     try:
         resp = target.client("secretsmanager").get_resource_policy(SecretId=secret_arn)
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "reading the secret policy") from None
     return SecretPolicy.parse(resp.get("ResourcePolicy"))
 

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from cli.aws import AwsTarget, aws_error
+from cli.aws import AwsTarget, aws_error, aws_errors
 from cli.errors import ByocError, InputError
 
 _SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -37,9 +37,7 @@ def log_group(target: AwsTarget, outputs: dict[str, Any]) -> str:
         if not services:
             raise ByocError(f"the ECS service {outputs['ecs_service_name']} was not found: run `byoc deploy`.")
         definition = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
-    except ByocError:
-        raise
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "reading the service's task definition") from None
     for container in definition.get("containerDefinitions", []):
         config = container.get("logConfiguration") or {}
@@ -77,7 +75,7 @@ def show_logs(target: AwsTarget, outputs: dict[str, Any], *, since_seconds: int,
         try:
             fresh = sorted((e for e in _events(logs, group, start) if e.get("eventId") not in seen),
                            key=lambda e: (e["timestamp"], e.get("eventId", "")))
-        except Exception as exc:
+        except aws_errors() as exc:
             raise aws_error(exc, f"reading the log group {group}") from None
         for event in fresh:
             seen.add(event.get("eventId", ""))

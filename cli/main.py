@@ -1,12 +1,13 @@
-"""`byoc`: the commands — synth, deploy, secret put, lockdown, status, doctor, cost, destroy,
-backend bootstrap/migrate, demo and emulator.
+"""`byoc`: the commands — synth, deploy, secret put/rollback, lockdown, status, logs, doctor, cost,
+destroy, backend bootstrap/migrate, demo and emulator.
 
 Thin commands: each parses its options and calls one operation, in the module named for it
 (``cli/deploy.py``, ``cli/secret.py``, ``cli/lockdown.py``, ``cli/status.py``, ``cli/destroy.py``,
 ``cli/backend.py``, ``cli/doctor/``, ``cli/cost/``, ``cli/demo.py``), on a ``cli.session.Session``.
-Errors are handled at one boundary (``run``/``ByocGroup``): a ``ByocError`` or a usage mistake is
-printed as one line on stderr with exit code 2 (bad input) or 1 (runtime failure), never a
-traceback.
+Errors are handled at one boundary (``ByocGroup``): a ``ByocError`` or a usage mistake is printed
+as one line on stderr with exit code 2 (bad input) or 1 (runtime failure); Ctrl-C exits 130 and
+SIGTERM 143, terraform stopped gracefully first; anything else is a bug in byoc, reported in one
+line with its traceback written to ``.byoc/logs/`` (``cli/crash.py``). Never a traceback.
 """
 
 from __future__ import annotations
@@ -34,22 +35,38 @@ from cli import status as statuses
 from cli.aws import endpoint_from
 from cli.rollout import WAIT_TIMEOUT_SECONDS, RollOptions
 from cli.config import open_project, project_inputs, resolve
-from cli.errors import ByocError, InputError, Interrupted
+from cli.crash import crash_report, remember_project, terminate_like_ctrl_c
+from cli.errors import ByocError, InputError, Interrupted, Terminated
 from cli.session import Session, print_outputs
 from cli.terraform import MIRROR_ENV, check_mirror
 from stacks.inputs import INPUTS
 
 
 class ByocGroup(TyperGroup):
-    """Click group whose failures are one line: usage errors exit 2, ByocError its own code."""
+    """Click group whose failures are one line: usage errors exit 2, ByocError its own code,
+    SIGINT 130 and SIGTERM 143, and anything else (a bug in byoc) 1 with the traceback in a file."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        with terminate_like_ctrl_c():
+            try:
+                return self._main(args, prog_name, complete_var, **extra)
+            except Exception as exc:  # the last resort: nothing else may reach the user as a traceback
+                typer.echo(f"byoc: internal error: {crash_report(exc)}", err=True)
+                sys.exit(1)
+
+    def invoke(self, ctx):
+        """Ctrl-C (or SIGTERM) outside terraform, as byoc's own exception: typer's handling of a
+        ``KeyboardInterrupt`` differs between versions (``Abort``, or ``Exit(130)``)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted(terminated=isinstance(exc, Terminated)) from None
+
+    def _main(self, args, prog_name, complete_var, **extra):
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
             if isinstance(result, int):  # non-standalone click returns typer.Exit's code
-                if result == 130:  # typer turns a Ctrl-C outside terraform into Exit(130)
-                    typer.echo("byoc: interrupted; nothing was left half-done. Run the command again.", err=True)
                 sys.exit(result)
             return result
         except typer.Exit as exc:
@@ -110,6 +127,7 @@ NoRestart = Annotated[bool, typer.Option(
 def _session(project_dir: Path, command: str, endpoint_url: str | None = None,
              provider_mirror: Path | None = None, env: str | None = None) -> Session:
     root = project_dir.resolve()
+    remember_project(root)
     if not root.is_dir():
         raise InputError(f"--project-dir: {project_dir} is not a folder; create it or pass an existing one.")
     mirror = check_mirror(provider_mirror.expanduser().resolve()) if provider_mirror else None
@@ -182,11 +200,12 @@ def secret_put(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoin
     """
     s = _session(project_dir, "secret", endpoint_url, provider_mirror, env=env)
     if sys.stdin is not None and not sys.stdin.isatty():
-        value = secrets.check_secret_value(sys.stdin.read())
+        value = secrets.read_piped_value(sys.stdin)
         s.deployed_inputs()
     else:
         s.deployed_inputs()  # before asking for a value when there is nothing to store it in
-        value = typer.prompt("Pinecone API key", hide_input=True, default="", show_default=False)
+        value = secrets.check_secret_value(typer.prompt("Pinecone API key", hide_input=True, default="",
+                                                        show_default=False))
     secrets.put_secret(s, value, RollOptions(restart=not no_restart, wait=not no_wait, timeout=wait_timeout))
 
 
@@ -208,6 +227,11 @@ def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
                  "--principal", help="Another IAM principal ARN that may read the secret (repeatable).")] = None,
              auto_approve: AutoApprove = False, endpoint_url: EndpointUrl = None,
              provider_mirror: ProviderMirror = None,
+             remove_principal: Annotated[Optional[list[str]], typer.Option(
+                 "--remove-principal", help="Stop letting this earlier --principal read (repeatable).")] = None,
+             reset: Annotated[bool, typer.Option(
+                 "--reset", help="Drop every earlier --principal: only the stack's roles and this run's "
+                                 "--principal read.")] = False,
              no_verify_start: Annotated[bool, typer.Option(
                  "--no-verify-start", help="Do not prove the change with new tasks (they read the secret at start).")]
              = False, wait_timeout: WaitTimeout = WAIT_TIMEOUT_SECONDS) -> None:
@@ -217,12 +241,15 @@ def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
     from AWS and shows who may read and through which endpoint, then proves it: new tasks must
     start and read the secret under it. If they cannot, the previous reader list is restored and
     the command exits 1 with the reason. The execution role is always kept: ECS injects the
-    secret with it. Running it again changes nothing.
+    secret with it. Earlier --principal readers are kept unless --remove-principal or --reset
+    drops them (the list before and after is printed when it changes), so running it again
+    changes nothing. A principal of another account is refused: the KMS key trusts only this one.
     """
     locking.check_principals(list(principal or []))
+    locking.check_principals(list(remove_principal or []), "--remove-principal")
     s = _session(project_dir, "lockdown", endpoint_url, provider_mirror, env)
     locking.lockdown(s, list(principal or []), auto_approve=auto_approve, verify_start=not no_verify_start,
-                     options=RollOptions(timeout=wait_timeout))
+                     options=RollOptions(timeout=wait_timeout), remove=list(remove_principal or []), reset=reset)
 
 
 @app.command()
@@ -388,8 +415,10 @@ def emulator(port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a fr
         try:
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             typer.echo("Emulator stopped.")
+            if isinstance(exc, Terminated):
+                raise typer.Exit(143) from None
 
 
 @app.command()

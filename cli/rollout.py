@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cli.aws import AwsTarget, aws_error
+from cli.aws import AwsTarget, aws_error, aws_errors
 from cli.doctor.explain import explain_stopped, redact
 from cli.errors import ByocError
 
@@ -123,9 +123,7 @@ def service_state(target: AwsTarget, cluster: str, service: str) -> ServiceState
     """The service's primary deployment as ``byoc status`` shows it (None: no active service)."""
     try:
         return _state(target, cluster, service, None)
-    except ByocError:
-        raise
-    except Exception as exc:  # botocore's errors share no base class worth naming here
+    except aws_errors() as exc:
         raise aws_error(exc, "reading the ECS service") from None
 
 
@@ -136,7 +134,7 @@ def start_deployment(target: AwsTarget, cluster: str, service: str, desired: int
         kwargs["desiredCount"] = desired
     try:
         svc = target.client("ecs").update_service(cluster=cluster, service=service, **kwargs)["service"]
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "starting a new deployment of the ECS service") from None
     primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
     return primary["id"] if primary else ""
@@ -153,9 +151,7 @@ def wait_for_rollout(target: AwsTarget, cluster: str, service: str, *, say: Call
     while True:
         try:
             state = _state(target, cluster, service, deployment_id)
-        except ByocError:
-            raise
-        except Exception as exc:
+        except aws_errors() as exc:
             raise aws_error(exc, "watching the ECS service's rollout") from None
         if state is None:
             raise ByocError(f"the ECS service {service} is not active in cluster {cluster}: run `byoc deploy`.")

@@ -11,20 +11,48 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cli.aws import AwsTarget, aws_error
+from cli.aws import AwsTarget, aws_error, aws_errors
 from cli.errors import ByocError, InputError
 from cli.rollout import RollOptions, roll
 from cli.session import Session, say
 from constructs_lib.catalog import SECRET_JSON_KEY
 
 
+#: Secrets Manager's limit on a SecretString (the stored JSON document, not only the key).
+MAX_SECRET_BYTES = 65_536
+
+
 def check_secret_value(value: str) -> str:
-    """The key without surrounding whitespace (a pasted newline is not part of it); never empty."""
+    """The key without surrounding whitespace (a pasted newline is not part of it), checked before
+    any AWS call: not empty, one line of printable characters (an API key has no line break or
+    control character: two lines are two keys, or a file that is not the key), and small enough
+    for Secrets Manager once stored as {"PINECONE_API_KEY": "..."}. Messages name the rule, never
+    the value."""
     value = value.strip()
     if not value:
         raise InputError("secret value: the input was empty or only whitespace; pipe the key on stdin "
                          "(byoc secret put < key.txt) or type it at the prompt.")
+    bad = next((i for i, ch in enumerate(value) if not ch.isprintable()), None)
+    if bad is not None:
+        kind = "a line break" if value[bad] in "\r\n" else "a tab or control character"
+        raise InputError(f"secret value: holds {kind} at character {bad + 1}; an API key is one line of printable "
+                         "characters: pipe a file holding only the key (byoc secret put < key.txt).")
+    size = len(json.dumps({SECRET_JSON_KEY: value}).encode("utf-8"))
+    if size > MAX_SECRET_BYTES:
+        raise InputError(f"secret value: too long for Secrets Manager (stored as JSON it would be {size:,} bytes; "
+                         f"a secret holds at most {MAX_SECRET_BYTES:,}); pipe only the API key.")
     return value
+
+
+def read_piped_value(stream) -> str:
+    """The value piped on stdin, as UTF-8 text (checked by ``check_secret_value``)."""
+    raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+    if isinstance(raw, str):
+        return check_secret_value(raw)
+    try:
+        return check_secret_value(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("secret value: the input is not UTF-8 text; pipe a text file holding only the key.") from None
 
 
 def secret_has_value(target: AwsTarget, secret_id: str) -> bool:
@@ -62,7 +90,7 @@ def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> 
     try:
         resp = target.client("secretsmanager").put_secret_value(
             SecretId=arn, SecretString=json.dumps({SECRET_JSON_KEY: value}))
-    except Exception as exc:  # botocore errors -> one line
+    except aws_errors() as exc:
         raise aws_error(exc, "storing the secret value") from None
     version = resp.get("VersionId", "?")
     say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
@@ -77,7 +105,7 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
     sm = target.client("secretsmanager")
     try:
         stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages") or {}
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "describing the secret") from None
     current = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
     previous = next((v for v, labels in stages.items() if "AWSPREVIOUS" in labels), None)
@@ -87,7 +115,7 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
     try:  # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves
         sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=previous,
                                        RemoveFromVersionId=current)
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "making the previous version current") from None
     say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
     roll(s, values, outputs, options, why="they read the previous key")

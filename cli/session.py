@@ -31,6 +31,15 @@ def say(text: str = "") -> None:
     typer.echo(text)
 
 
+class Outputs(dict):
+    """A deployment's outputs; one that is missing (a state from an older or hand-edited stack)
+    is a one-line error saying how to bring it back, not a KeyError."""
+
+    def __missing__(self, name: str):
+        raise ByocError(f"the deployment has no output {name!r} (its state is older than this stack, or was "
+                        "edited): run `byoc deploy` to bring it up to date, then run the command again.")
+
+
 @dataclass
 class Session:
     """One command's view of a project: where, which AWS, how to get the provider."""
@@ -160,11 +169,11 @@ class Session:
         every lockdown/status/secret put)."""
         local = self.project.local_outputs()
         if local is not None:
-            return local
+            return Outputs(local)
         if not (self.project.stack_dir / ".terraform").is_dir():  # e.g. cdktf.out was deleted
             ensure_synth(self.project)
             tf.init(self.provider_mirror, on_notice=say)
-        return tf.outputs()
+        return Outputs(tf.outputs())
 
     def deployed_inputs_raw(self) -> dict[str, Any]:
         saved = self.project.saved_inputs()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.aws import aws_error
+from cli.aws import aws_error, aws_errors
 from cli.lockdown import read_policy
 from cli.rollout import service_state
 from cli.session import Session
@@ -21,7 +21,7 @@ def status(s: Session) -> dict[str, Any]:
     arn = outputs.get("byoc_secret_arn")
     try:
         described = target.client("secretsmanager").describe_secret(SecretId=arn)
-    except Exception as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "describing the secret") from None
     has_value = any("AWSCURRENT" in stages for stages in (described.get("VersionIdsToStages") or {}).values())
     policy = read_policy(target, arn)

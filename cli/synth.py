@@ -67,9 +67,22 @@ def _json_hash(stack_dir: Path) -> str | None:
 
 
 def is_fresh(project: Project) -> bool:
+    """True when ``.byoc/synth.json`` records the JSON now in the stack folder. The record is
+    disposable: when it is damaged (not JSON, not UTF-8, a folder...) byoc says so on stderr
+    and synthesizes again, which writes a good one."""
+    path = project.state_dir / CACHE_FILE
     try:
-        cache = json.loads((project.state_dir / CACHE_FILE).read_text())
+        cache = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return False
     except (OSError, ValueError):
+        cache = None
+    if not isinstance(cache, dict):
+        if path.is_dir():  # it could not be rewritten
+            raise ByocError(f"{path.relative_to(project.root)} is a folder, not byoc's synth record: remove it "
+                            "(byoc rewrites it) and run the command again.")
+        print(f"byoc: {path.relative_to(project.root)} is damaged; synthesizing again (it is rewritten).",
+              file=sys.stderr)
         return False
     return (cache.get("fingerprint") == fingerprint(project)
             and cache.get("json_sha256") is not None

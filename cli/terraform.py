@@ -141,20 +141,41 @@ class Terraform:
         """Run a ``-json`` command; hand each UI message to ``on_message`` as it arrives and
         return them all.
 
-        Ctrl-C: terraform runs in its own session, so the terminal's SIGINT reaches only byoc,
-        which passes exactly one SIGINT on. Terraform then finishes what is in flight, saves
-        state and releases its lock (a second SIGINT would make it exit at once, possibly
-        without saving, so further Ctrl-Cs are not passed on). Then ``Interrupted`` is raised
-        for the one-line message.
+        Both pipes are drained while terraform runs (stderr by a thread): a pipe that fills up
+        (``TF_LOG=DEBUG`` writes megabytes to stderr, and byoc passes the user's environment
+        on) would block terraform while it holds the state lock.
+
+        Ctrl-C and SIGTERM: terraform runs in its own session, so the terminal's SIGINT reaches
+        only byoc, which passes exactly one SIGINT on (for SIGTERM too: SIGINT is terraform's
+        graceful stop). Terraform then finishes what is in flight, saves state and releases its
+        lock (a second SIGINT would make it exit at once, possibly without saving, so further
+        signals are not passed on). Then ``Interrupted`` is raised for the one-line message.
         """
         import json
+        import threading
+
+        from cli.errors import Terminated
 
         proc = subprocess.Popen([terraform_binary(), *args], cwd=self.workdir, env=self._env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
         messages: list[dict] = []
         raw: list[str] = []
-        interrupted = False
+        errors: list[str] = []
+        drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+        drain.start()
+        interrupted: KeyboardInterrupt | None = None
+
+        def stop(signal_exc: KeyboardInterrupt) -> None:
+            nonlocal interrupted
+            if interrupted is None:
+                interrupted = signal_exc
+                proc.send_signal(signal.SIGINT)
+                on_notice("Interrupted: terraform is stopping gracefully (finishing in-flight changes, "
+                          "saving state, releasing the lock) ...")
+            else:
+                on_notice("Still waiting for terraform to save the state ...")
+
         assert proc.stdout is not None
         while True:
             try:
@@ -165,27 +186,22 @@ class Terraform:
                     except ValueError:
                         continue
                     messages.append(msg)
-                    if on_message is not None and not interrupted:
+                    if on_message is not None and interrupted is None:
                         on_message(msg)
                 break
-            except KeyboardInterrupt:
-                if not interrupted:
-                    interrupted = True
-                    proc.send_signal(signal.SIGINT)
-                    on_notice("Interrupted: terraform is stopping gracefully (finishing in-flight changes, "
-                              "saving state, releasing the lock) ...")
-                else:
-                    on_notice("Still waiting for terraform to save the state ...")
+            except KeyboardInterrupt as exc:
+                stop(exc)
         while True:
             try:
                 proc.wait()
+                drain.join()
                 break
-            except KeyboardInterrupt:
-                on_notice("Still waiting for terraform to save the state ...")
-        stderr = proc.stderr.read() if proc.stderr else ""
+            except KeyboardInterrupt as exc:
+                stop(exc)
+        stderr = "".join(errors)
         self._log(args, "".join(raw) + stderr)
-        if interrupted:
-            raise Interrupted(args[0])
+        if interrupted is not None:
+            raise Interrupted(args[0], terminated=isinstance(interrupted, Terminated))
         if proc.returncode != 0:
             raise terraform_failure(args[0], _diagnostics(raw) or stderr, self.log_path)
         return messages

@@ -114,6 +114,13 @@ def _subnets_disjoint(values: dict) -> bool:
     return not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
 
 
+def _within_autoscaling(count: Any, values: dict) -> bool:
+    low, high = values.get("autoscaling_min_capacity"), values.get("autoscaling_max_capacity")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (count, low, high)):
+        return True  # each is reported by its own check
+    return low > high or low <= count <= high
+
+
 def _fargate_pair(memory: Any, values: dict) -> bool:
     return memory in FARGATE_SIZES.get(values.get("task_cpu"), ())
 
@@ -147,6 +154,23 @@ def _hcl_map(sizes: dict[int, tuple[int, ...]]) -> str:
     return "{" + ", ".join(f'"{cpu}" = [{", ".join(map(str, mem))}]' for cpu, mem in sizes.items()) + "}"
 
 
+# An IPv4 CIDR as Python's ip_network(strict=True) takes it: dotted quad and prefix, and the
+# address is the network's own (no host bits set). "? :" and not "&&": Terraform evaluates both
+# sides of &&, and cidrhost() fails on "banana".
+_HCL_IPV4_CIDR = ('(can(regex("^[0-9]{{1,3}}([.][0-9]{{1,3}}){{3}}/[0-9]{{1,2}}$", {c})) && can(cidrhost({c}, 0)) ? '
+                  'cidrhost({c}, 0) == split("/", {c})[0] : false)')
+
+# Private and public subnets must not overlap: two CIDRs overlap when their network addresses
+# agree at the shorter of the two prefixes. Entries that are not IPv4 CIDRs are left to their
+# own checks (a conditional, because Terraform's || evaluates both sides).
+_HCL_DISJOINT = (
+    'alltrue([for i, a in concat(var.private_subnet_cidrs, var.public_subnet_cidrs) : '
+    'alltrue([for j, b in concat(var.private_subnet_cidrs, var.public_subnet_cidrs) : '
+    f'i == j ? true : ({_HCL_IPV4_CIDR.format(c="a")} && {_HCL_IPV4_CIDR.format(c="b")} ? '
+    'cidrhost(format("%s/%d", cidrhost(a, 0), min(tonumber(split("/", a)[1]), tonumber(split("/", b)[1]))), 0) != '
+    'cidrhost(format("%s/%d", cidrhost(b, 0), min(tonumber(split("/", a)[1]), tonumber(split("/", b)[1]))), 0) : true)])])'
+)
+
 # The Terraform side of "subnet inside the VPC": same network address at the VPC's prefix length,
 # and a prefix at least as long as the VPC's.
 _HCL_IN_VPC = (
@@ -165,11 +189,13 @@ def _subnet_input(kind: str, default: list[str]) -> Input:
         checks=(
             (f"length(var.{name}) == 2", lambda v, _: isinstance(v, list) and len(v) == 2,
              f"{name} needs exactly 2 CIDRs, one per availability zone (e.g. {default})."),
-            (f"alltrue([for c in var.{name} : can(cidrhost(c, 0))])",
+            (f"alltrue([for c in var.{name} : {_HCL_IPV4_CIDR.format(c='c')}])",
              lambda v, _: isinstance(v, list) and all(_cidr_ok(c) for c in v),
              f"every entry of {name} must be an IPv4 CIDR such as 10.0.1.0/24."),
             (_HCL_IN_VPC.format(name=name), lambda v, values: _in_vpc(v, values),
              f"every entry of {name} must lie inside vpc_cidr."),
+            *(((_HCL_DISJOINT, lambda _v, values: _subnets_disjoint(values),
+                "private_subnet_cidrs and public_subnet_cidrs must not overlap each other."),) if kind == "private" else ()),
         ),
     )
 
@@ -180,7 +206,7 @@ INPUTS: tuple[Input, ...] = (
                    "aws_region must be an AWS region name such as us-east-1."),)),
     Input("vpc_cidr", "string", "CIDR block of the VPC.", default="10.0.0.0/16",
           # "? :" and not "&&": Terraform evaluates both sides of &&, and split()[1] fails on "banana".
-          checks=(("can(cidrhost(var.vpc_cidr, 0)) && can(regex(\"^[0-9.]+/[0-9]+$\", var.vpc_cidr)) ? "
+          checks=((f"{_HCL_IPV4_CIDR.format(c='var.vpc_cidr')} ? "
                    "(tonumber(split(\"/\", var.vpc_cidr)[1]) >= 16 && tonumber(split(\"/\", var.vpc_cidr)[1]) <= 28) : false",
                    lambda v, _: _cidr_ok(v) and 16 <= ipaddress.ip_network(v).prefixlen <= 28,
                    "vpc_cidr must be an IPv4 CIDR with a prefix from /16 to /28 (AWS limits), e.g. 10.0.0.0/16."),)),
@@ -203,7 +229,13 @@ INPUTS: tuple[Input, ...] = (
                    _int_in(1, 65535), "container_port must be a whole number from 1 to 65535."),)),
     Input("desired_count", "number", "Number of tasks to run.", default=1,
           checks=(("var.desired_count >= 0 && var.desired_count <= 1000 && floor(var.desired_count) == var.desired_count",
-                   _int_in(0, 1000), "desired_count must be a whole number from 0 to 1000."),)),
+                   _int_in(0, 1000), "desired_count must be a whole number from 0 to 1000."),
+                  # The autoscaler would move a count outside its range there at once, silently.
+                  ("var.autoscaling_min_capacity > var.autoscaling_max_capacity || "
+                   "(var.desired_count >= var.autoscaling_min_capacity && var.desired_count <= var.autoscaling_max_capacity)",
+                   _within_autoscaling,
+                   "desired_count must lie within autoscaling_min_capacity..autoscaling_max_capacity (the autoscaler "
+                   "would move it there at once): change desired_count or the range."))),
     Input("start_tasks", "bool",
           "Run the service's tasks. false holds the desired count and the autoscaling range at 0: byoc deploy "
           "sets it while the secret has no value yet, so that phase one starts no task that can only fail, and "
@@ -237,10 +269,12 @@ INPUTS: tuple[Input, ...] = (
                    "every pinecone_vpce_services entry must be a service name such as "
                    "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0."),)),
     Input("autoscaling_min_capacity", "number", "Fewest tasks the CPU autoscaler may run.", default=1,
-          checks=(("var.autoscaling_min_capacity >= 0 && floor(var.autoscaling_min_capacity) == var.autoscaling_min_capacity",
+          checks=(("var.autoscaling_min_capacity >= 0 && var.autoscaling_min_capacity <= 1000 && "
+                   "floor(var.autoscaling_min_capacity) == var.autoscaling_min_capacity",
                    _int_in(0, 1000), "autoscaling_min_capacity must be a whole number from 0 to 1000."),)),
     Input("autoscaling_max_capacity", "number", "Most tasks the CPU autoscaler may run.", default=4,
-          checks=(("var.autoscaling_max_capacity >= var.autoscaling_min_capacity && var.autoscaling_max_capacity <= 1000",
+          checks=(("var.autoscaling_max_capacity >= var.autoscaling_min_capacity && var.autoscaling_max_capacity <= 1000 && "
+                   "floor(var.autoscaling_max_capacity) == var.autoscaling_max_capacity",
                    lambda v, values: _int_in(0, 1000)(v, values) and v >= values.get("autoscaling_min_capacity", 0),
                    "autoscaling_max_capacity must be at least autoscaling_min_capacity (and at most 1000)."),)),
     Input("autoscaling_cpu_target", "number", "Average service CPU % the autoscaler aims for.", default=60,
@@ -259,11 +293,13 @@ INPUTS: tuple[Input, ...] = (
                    _matches(r"^/[A-Za-z0-9._~/-]*$"), "health_check_path must start with / (e.g. /health)."),)),
     Input("health_check_grace_period_seconds", "number",
           "Seconds ECS ignores failing load balancer health checks after a task starts.", default=60,
-          checks=(("var.health_check_grace_period_seconds >= 0 && var.health_check_grace_period_seconds <= 2147483647",
+          checks=(("var.health_check_grace_period_seconds >= 0 && var.health_check_grace_period_seconds <= 2147483647 && "
+                   "floor(var.health_check_grace_period_seconds) == var.health_check_grace_period_seconds",
                    _int_in(0, 2147483647), "health_check_grace_period_seconds must be a whole number of seconds >= 0."),)),
     Input("secret_recovery_window_days", "number",
           "Days a deleted secret can still be restored (0 deletes it at once on destroy).", default=7,
-          checks=(("var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)",
+          checks=(("var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && "
+                   "var.secret_recovery_window_days <= 30 && floor(var.secret_recovery_window_days) == var.secret_recovery_window_days)",
                    lambda v, _: v == 0 or _int_in(7, 30)(v, _),
                    "secret_recovery_window_days must be 0 or a whole number from 7 to 30."),)),
     Input("container_read_only_root_filesystem", "bool",
@@ -299,9 +335,11 @@ INPUTS: tuple[Input, ...] = (
     Input("pinecone_external_id", "string",
           "External ID Pinecone gave you for the BYOC trust role (optional).", default="", sensitive=True,
           # length() apart from the regex: RE2 (Terraform's regex engine) caps repeats at 1000.
-          checks=(('length(var.pinecone_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/-]*$", var.pinecone_external_id)) && '
+          checks=(('length(var.pinecone_external_id) <= 1224 && length(var.pinecone_external_id) != 1 && '
+                   'can(regex("^[A-Za-z0-9+=,.@:/-]*$", var.pinecone_external_id)) && '
                    '(var.pinecone_external_id == "") == (var.pinecone_aws_account_id == "")',
-                   lambda v, values: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9+=,.@:/-]{0,1224}", v) is not None
+                   lambda v, values: isinstance(v, str) and len(v) != 1
+                   and re.fullmatch(r"[A-Za-z0-9+=,.@:/-]{0,1224}", v) is not None
                    and (v == "") == (values.get("pinecone_aws_account_id", "") == ""),
                    "pinecone_external_id must be set together with pinecone_aws_account_id "
                    "(2-1224 characters of A-Z a-z 0-9 +=,.@:/-)."),)),
@@ -395,25 +433,43 @@ def defaults() -> dict[str, Any]:
     return {i.name: i.default for i in INPUTS if not i.required}
 
 
+def _references(spec: Input, hcl: str) -> set[str]:
+    """The other inputs a check reads (``var.<name>`` in its Terraform condition)."""
+    return set(re.findall(r"\bvar[.]([a-z0-9_]+)", hcl)) - {spec.name}
+
+
 def validate(values: dict[str, Any]) -> list[FieldError]:
-    """Every problem with ``values`` (a full set of inputs), first problem per field."""
+    """Every problem with ``values`` (a full set of inputs), first problem per field.
+
+    As in Terraform (>= 1.9, cross-variable validation; observed with 1.11, and held to by
+    tests/test_input_parity.py): an input none of whose checks is evaluated while another input
+    that any of them reads is itself refused, so one bad value is reported once, by its own
+    name, and not again by every input that depends on it."""
     errors: list[FieldError] = []
     for unknown in sorted(set(values) - set(BY_NAME)):
         errors.append(FieldError(unknown, f"{unknown} is not a stack input; known inputs: "
                                           f"{', '.join(BY_NAME)}."))
     merged = {**defaults(), **values}
-    for spec in INPUTS:
-        if spec.name not in merged or merged[spec.name] is None:
+    verdicts: dict[str, FieldError | None] = {}
+
+    def first_problem(name: str) -> FieldError | None:
+        if name in verdicts:
+            return verdicts[name]
+        verdicts[name] = None  # a cycle of references counts as valid
+        spec = BY_NAME[name]
+        problem = None
+        if name not in merged or merged[name] is None:
             if spec.required:
-                errors.append(FieldError(spec.name, f"{spec.name} is required: set it in byoc.toml or pass "
-                                                    f"{spec.flag} (e.g. {spec.flag} "
-                                                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0)."))
-            continue
-        for _hcl, ok, message in spec.checks:
-            if not ok(merged[spec.name], merged):
-                errors.append(FieldError(spec.name, message))
-                break
-    if not any(e.field.endswith("subnet_cidrs") for e in errors) and not _subnets_disjoint(merged):
-        errors.append(FieldError("private_subnet_cidrs",
-                                 "private_subnet_cidrs and public_subnet_cidrs must not overlap each other."))
+                problem = FieldError(name, f"{name} is required: set it in byoc.toml or pass {spec.flag} (e.g. "
+                                           f"{spec.flag} 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0).")
+        elif not any(first_problem(ref) is not None for hcl, _ok, _m in spec.checks
+                     for ref in _references(spec, hcl) if ref in BY_NAME):
+            for _hcl, ok, message in spec.checks:
+                if not ok(merged[name], merged):
+                    problem = FieldError(name, message)
+                    break
+        verdicts[name] = problem
+        return problem
+
+    errors.extend(e for e in map(first_problem, BY_NAME) if e is not None)
     return errors

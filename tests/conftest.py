@@ -170,13 +170,13 @@ class DeployedStack:
     def env(self) -> dict[str, str]:
         return self.emulator.env()
 
-    def invoke(self, *args: str, input: str | None = None):
+    def invoke(self, *args: str, input: str | None = None, env: dict[str, str] | None = None):
         """``byoc <command words> -C <project> <rest>`` in this process (CliRunner)."""
         words = 2 if args and args[0] in ("secret", "backend") else 1
         argv = [*args[:words], "-C", str(self.project), *args[words:]]
         from cli.main import app
 
-        return CliRunner().invoke(app, argv, env=self.env, input=input, catch_exceptions=False)
+        return CliRunner().invoke(app, argv, env={**self.env, **(env or {})}, input=input, catch_exceptions=False)
 
     def state(self) -> dict:
         return json.loads((self.project / "terraform.byoc.tfstate").read_text())

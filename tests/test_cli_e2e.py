@@ -13,6 +13,7 @@ import json
 import pytest
 
 from cli.policy import SecretPolicy
+from conftest import IMAGE
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")]
 
@@ -102,3 +103,48 @@ def test_secret_value_is_in_no_process_arguments_during_the_run(flow_run):
 def test_secret_value_is_nowhere_in_the_project(flow_run):
     assert flow_run["sentinel"] not in flow_run["files"]
     assert flow_run["sentinel"] not in flow_run["state_after_deploy"]
+
+
+def test_deploy_with_tf_log_debug_completes(deployed_stack):
+    """TF_LOG=DEBUG makes terraform write megabytes to stderr, far past a pipe's 64 KiB: byoc
+    drains stderr while terraform runs, or terraform blocks holding the state lock."""
+    log = deployed_stack.project / ".byoc" / "logs" / "deploy.log"
+    before = log.stat().st_size if log.exists() else 0
+    result = deployed_stack.invoke("deploy", "--container-image", IMAGE, "-y",
+                                   env={"TF_LOG": "DEBUG"})
+    assert result.exit_code == 0, result.output[-3000:]
+    written = log.read_text()[before:]
+    assert written.count("[DEBUG]") > 100 and len(written) > 10 * 65_536, len(written)  # ten pipe buffers
+    assert deployed_stack.sentinel not in written
+
+
+def test_lockdown_keeps_earlier_readers_until_removed_and_refuses_other_accounts(deployed_stack):
+    extra = "arn:aws:iam::123456789012:role/byoc-extra-reader"
+    roles = [deployed_stack.outputs["ecs_task_role_arn"], deployed_stack.outputs["ecs_execution_role_arn"]]
+
+    def readers() -> list[str] | None:
+        arn = deployed_stack.outputs["byoc_secret_arn"]
+        return SecretPolicy.parse(deployed_stack.client("secretsmanager").get_resource_policy(
+            SecretId=arn)["ResourcePolicy"]).readers
+
+    added = deployed_stack.invoke("lockdown", "--principal", extra, "-y", "--no-verify-start")
+    assert added.exit_code == 0, added.output
+    assert "Readers before: " + ", ".join(roles) in added.output
+    assert "Readers after:  " + ", ".join([*roles, extra]) in added.output
+    assert sorted(readers()) == sorted([*roles, extra])
+
+    again = deployed_stack.invoke("lockdown", "-y", "--no-verify-start")  # no --principal: the reader stays
+    assert again.exit_code == 0, again.output
+    assert "No changes: the secret is already locked down" in again.output
+    assert sorted(readers()) == sorted([*roles, extra])
+
+    state = (deployed_stack.project / "terraform.byoc.tfstate").read_bytes()
+    foreign = deployed_stack.invoke("lockdown", "--principal", "arn:aws:iam::999999999999:role/reader", "-y")
+    assert foreign.exit_code == 2, foreign.output
+    assert "is in account 999999999999" in foreign.output and "KMS key trusts only" in foreign.output
+    assert (deployed_stack.project / "terraform.byoc.tfstate").read_bytes() == state
+
+    removed = deployed_stack.invoke("lockdown", "--remove-principal", extra, "-y", "--no-verify-start")
+    assert removed.exit_code == 0, removed.output
+    assert "Readers after:  " + ", ".join(roles) in removed.output
+    assert sorted(readers()) == sorted(roles)

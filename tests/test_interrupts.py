@@ -1,8 +1,9 @@
 """Ctrl-C and concurrent runs, with real processes, real terraform and a moto server.
 
-One `byoc deploy` is started and, while it applies: a second deploy must fail fast with a lock
+One `byoc deploy` is started and, while it runs: a second deploy must fail fast with a lock
 message and leave the state alone; then SIGINT must stop the first one with a clear message,
-the state saved and the lock released; a new deploy then converges with no duplicates.
+the state saved and the lock released; the next deploy is stopped by SIGTERM (a cancelled CI
+job) the same way, exit 143; a last deploy then converges with no duplicates.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ def _managed(state: dict) -> list[str]:
             for i, _ in enumerate(r.get("instances", []))]
 
 
+def _read_until(proc: subprocess.Popen, seen: list[str], pattern: str, deadline: float) -> bool:
+    """Read ``proc``'s output into ``seen`` until a line matches ``pattern``; False at its end."""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            return False
+        seen.append(line)
+        if re.search(pattern, line):
+            return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def interrupted_run(synthesized_project, tmp_path_factory, emulator_module):
     project = tmp_path_factory.mktemp("interrupt") / "project"
@@ -41,27 +54,34 @@ def interrupted_run(synthesized_project, tmp_path_factory, emulator_module):
     env = {**os.environ, **emulator_module.env()}
     cmd = [_byoc(), "deploy", "-C", str(project), "--container-image", IMAGE, "-y"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:  # wait until apply is under way: a few resources done
-        line = first.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        m = re.match(r"\[(\d+)/(\d+)\]", line)
-        if m and int(m.group(1)) >= 5:
-            break
+    seen: list[str] = []
+    # The state lock is taken when terraform starts planning: a second deploy from then on must
+    # be refused. Started then (not once resources are created) so that the first one still has
+    # the whole apply ahead of it when the second gives up, however slow the machine.
+    assert _read_until(first, seen, r"Plan: \d+ to add", time.monotonic() + 240), "".join(seen)
     started = time.monotonic()
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     second_seconds = time.monotonic() - started
+    # SIGINT once some resources exist, so there is state to save.
+    assert _read_until(first, seen, r"^\[([3-9]|\d\d+)/\d+\]", time.monotonic() + 240), "".join(seen)
     first.send_signal(signal.SIGINT)  # to byoc only, as a terminal's Ctrl-C reaches the foreground
     rest, _ = first.communicate(timeout=300)
     state_after_interrupt = json.loads((project / "terraform.byoc.tfstate").read_text())
     lock_left = [p.name for p in project.rglob("*.lock.info")]
-    third = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    # The next deploy is cancelled the way CI cancels a job: SIGTERM, once it creates resources.
+    third = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    third_seen: list[str] = []
+    assert _read_until(third, third_seen, r"^\[\d+/\d+\]", time.monotonic() + 240), "".join(third_seen)
+    third.send_signal(signal.SIGTERM)
+    third_rest, _ = third.communicate(timeout=300)
+    state_after_term = json.loads((project / "terraform.byoc.tfstate").read_text())
+    lock_left_after_term = [p.name for p in project.rglob("*.lock.info")]
+    fourth = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     return {"project": project, "first_output": "".join(seen) + rest, "first_rc": first.returncode,
             "second": second, "second_seconds": second_seconds, "state_after_interrupt": state_after_interrupt,
-            "lock_left": lock_left, "third": third, "endpoint": emulator_module.endpoint_url,
+            "lock_left": lock_left, "third_output": "".join(third_seen) + third_rest, "third_rc": third.returncode,
+            "state_after_term": state_after_term, "lock_left_after_term": lock_left_after_term,
+            "fourth": fourth, "endpoint": emulator_module.endpoint_url,
             "state_final": json.loads((project / "terraform.byoc.tfstate").read_text())}
 
 
@@ -85,8 +105,20 @@ def test_sigint_leaves_state_saved_and_lock_released(interrupted_run):
     assert interrupted_run["lock_left"] == []
 
 
+def test_sigterm_during_apply_stops_terraform_gracefully_and_exits_143(interrupted_run):
+    out = interrupted_run["third_output"]
+    assert interrupted_run["third_rc"] == 143, out
+    assert "Interrupted: terraform is stopping gracefully" in out
+    assert "byoc: terminated (SIGTERM) during terraform apply; terraform stopped gracefully" in out
+    assert "Traceback" not in out
+    # The state was saved by this run (terraform bumps its serial on every write; what it holds
+    # may even be less, when a half-created resource was being replaced) and the lock released.
+    assert interrupted_run["state_after_term"]["serial"] > interrupted_run["state_after_interrupt"]["serial"]
+    assert interrupted_run["lock_left_after_term"] == []
+
+
 def test_next_deploy_converges_without_duplicates(interrupted_run):
-    third = interrupted_run["third"]
+    third = interrupted_run["fourth"]
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr
     planned = int(re.search(r"Plan: (\d+) to add", interrupted_run["first_output"]).group(1))
     managed = _managed(interrupted_run["state_final"])
