@@ -434,3 +434,22 @@ def test_no_way_out_is_accepted_with_nat_mode_none(bad_networks, aws_env_module)
     network = check_network(AwsTarget("us-east-1", aws_env_module["AWS_ENDPOINT_URL"]),
                             inputs(existing_vpc_id=vpc, existing_private_subnet_ids=subnets, nat_mode="none"))
     assert network.way_out is False and "no way out to the internet (nat_mode = none accepts that)" in network.lines[0]
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+@pytest.mark.parametrize("case, message", [
+    ("dns", "existing_vpc_id: the VPC needs enableDnsSupport and enableDnsHostnames on"),
+    ("other_vpc", "existing_private_subnet_ids: entry 1 is a subnet of another VPC"),
+    ("same_az", "existing_private_subnet_ids: both subnets are in one availability zone"),
+])
+def test_plain_terraform_plan_stops_on_the_same_bad_networks(bad_networks, aws_env_module, project_copy_module,
+                                                             case, message):
+    stack_dir = project_copy_module / "cdktf.out" / "stacks" / "byoc"
+    if not (stack_dir / ".terraform").is_dir():
+        terraform(stack_dir, aws_env_module, "init", "-input=false", "-no-color")
+    vpc, subnets = bad_networks[case]
+    proc = terraform(stack_dir, aws_env_module, "plan", "-input=false", "-no-color", "-var",
+                     f"container_image={IMAGE}", "-var", f"existing_vpc_id={vpc}", "-var",
+                     f"existing_private_subnet_ids={json.dumps(subnets)}", ok=(1,))
+    assert message in " ".join(proc.stderr.split()), proc.stderr[-3000:]
