@@ -198,6 +198,11 @@ def read_config(path: Path) -> dict[str, Any]:
         if table in data and not isinstance(data[table], dict):
             raise InputError(f"{path.name}: {table} must be a table ([{table}]"
                              f"{'.<name>' if table == 'env' else ''}), not a {type(data[table]).__name__}.")
+    tables = [data, *((data.get("env") or {}).values())]
+    if any(isinstance(t, dict) and "pinecone_api_key" in t for t in tables):
+        raise InputError(f"{path.name}: pinecone_api_key does not belong in a file: the service's key goes into "
+                         "Secrets Manager with `byoc secret put`, the Pinecone provider's comes from the "
+                         "PINECONE_API_KEY environment variable; remove it from the file.")
     unknown = sorted(set(data) - set(BY_NAME) - {"backend", "pinecone", "env"})
     if unknown:
         raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "
@@ -266,7 +271,24 @@ def parse_value(spec: Input, raw: str, source: str) -> Any:
                                  "or a JSON list of strings.") from None
             return value
         return [item.strip() for item in text.split(",") if item.strip()]
+    if spec.tf_type.startswith("map("):
+        return _parse_map(raw, source)
     return raw
+
+
+def _parse_map(raw: str, source: str) -> dict[str, str]:
+    """A map input from a flag or the environment: a JSON object, or ``key=value,key=value``."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    elif all("=" in item for item in text.split(",") if item.strip()):
+        return dict(item.strip().split("=", 1) for item in text.split(",") if item.strip())
+    raise InputError(f"{source}: {raw!r} is not a map; give key=value,key=value or a JSON object.")
 
 
 def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cli import existing_vpc
 from cli.lockdown import READERS
 from cli.rollout import RollOptions, wait_for_rollout
 from cli.secret import secret_has_value
@@ -33,7 +34,17 @@ def network_warnings(values: dict[str, Any]) -> list[str]:
 def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: RollOptions = RollOptions(),
            start_tasks_set: bool = False) -> dict[str, Any]:
     """``start_tasks_set``: the user chose start_tasks; else it follows whether the secret has a value."""
-    for warning in network_warnings(values):
+    if values.get("existing_vpc_id"):
+        # Before synth and terraform: a refusal here changes nothing (exit 2).
+        s.target(values["aws_region"]).require_credentials()
+        network = existing_vpc.check(s.target(values["aws_region"]), values)
+        for line in network.lines:
+            say(line)
+        values = {**values, "existing_vpc_endpoints": network.reused}
+        warnings = [] if network.way_out else network_warnings(values)
+    else:
+        warnings = network_warnings(values)
+    for warning in warnings:
         say(warning)
     tf = s.prepare(values["aws_region"])
     no_value = not start_tasks_set and not secret_has_value(s.target(values["aws_region"]),

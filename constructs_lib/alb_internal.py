@@ -26,12 +26,11 @@ from cdktf_cdktf_provider_aws.lb_listener import (
 )
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.subnet import Subnet
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from constructs_lib.conditions import count_if
+from constructs_lib.network import SubnetRef, VpcRef
 
 LISTENER_PORT = 80
 TLS_PORT = 443
@@ -40,8 +39,9 @@ TLS_PORT = 443
 @dataclass(frozen=True)
 class InternalAlbProps:
     app_name: str
-    vpc: Vpc
-    subnets: list[Subnet]
+    #: The VPC (own or existing).
+    vpc: VpcRef
+    subnets: list[SubnetRef]
     container_port: int | float
     health_check_path: str
     #: The ``alb_deletion_protection`` variable (a bool token).

@@ -81,6 +81,13 @@ def interface_services(endpoint_set: str = "full", ecs_exec: bool = False) -> tu
     return tuple(e.service for e in INTERFACE_ENDPOINTS if endpoint_present(e, endpoint_set, ecs_exec))
 
 
+#: The S3 gateway endpoint's service (ECR's image layers); a gateway, not an interface endpoint.
+S3_GATEWAY = "s3"
+#: Every endpoint byoc can reuse from an existing VPC instead of creating it (``existing_vpc_endpoints``
+#: keys): each interface endpoint of the catalogue and the S3 gateway.
+REUSABLE_ENDPOINTS: tuple[str, ...] = (*(e.service for e in INTERFACE_ENDPOINTS), S3_GATEWAY)
+
+
 #: What a private Fargate task of this stack needs to start (present in every endpoint set):
 #: image (ecr.api, ecr.dkr), logs (awslogs) and the secret. Plus the S3 gateway for image layers.
 TASK_START_SERVICES: tuple[str, ...] = tuple(e.service for e in INTERFACE_ENDPOINTS if e.present == ALWAYS)

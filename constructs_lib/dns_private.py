@@ -10,16 +10,17 @@ from cdktf import Fn, Op
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from constructs_lib.conditions import count_if
+from constructs_lib.network import VpcRef
 
 
 @dataclass(frozen=True)
 class PrivateDnsProps:
     app_name: str
-    vpc: Vpc
+    #: The VPC (own or existing).
+    vpc: VpcRef
     load_balancer: Lb
     #: The ``private_dns_name`` variable, e.g. "api.internal.yourcorp", or "" for none.
     name: str

@@ -23,7 +23,7 @@ class SecretEndpointsProps:
 
 
 class SecretEndpoints(Construct):
-    """Handles: ``secretsmanager`` and ``kms`` (aws_vpc_endpoint)."""
+    """Handles: ``secretsmanager`` and ``kms`` (aws_vpc_endpoint, counted), ``secretsmanager_id``."""
 
     def __init__(self, scope: Construct, id: str, props: SecretEndpointsProps) -> None:
         super().__init__(scope, id)
@@ -31,9 +31,12 @@ class SecretEndpoints(Construct):
         for endpoint in catalog.INTERFACE_ENDPOINTS:
             if endpoint.module == "endpoints_secrets":
                 network.add_interface_endpoint(endpoint.service, scope=self,
-                                               count=network.presence_count(endpoint.present))
+                                               count=network.presence_count(endpoint.present, endpoint.service))
         # ECS (platform 1.4.0+) fetches secrets from the task's own ENI, so with private DNS on
         # this endpoint the fetch never leaves the VPC, and the secret policy can demand it.
+        #: Counted (0 when the existing VPC's own is reused): refer to it as secretsmanager[0].
         self.secretsmanager: VpcEndpoint = network.interface_endpoints["secretsmanager"]
-        #: Counted (endpoint_set = full, or ecs_exec): refer to it as kms[0].
+        #: The endpoint reads must come through: the stack's own, or the existing VPC's reused one.
+        self.secretsmanager_id: str = network.endpoint_id("secretsmanager")
+        #: Counted (endpoint_set = full, or ecs_exec; not when reused): refer to it as kms[0].
         self.kms: VpcEndpoint = network.interface_endpoints["kms"]

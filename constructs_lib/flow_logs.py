@@ -16,10 +16,10 @@ from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from constructs_lib.conditions import count_if
+from constructs_lib.network import VpcRef
 from constructs_lib.trust import service_trust
 
 
@@ -34,7 +34,8 @@ class VpcFlowLogsProps:
     region: str
     account_id: str
     partition: str
-    vpc: Vpc
+    #: The VPC (own or existing).
+    vpc: VpcRef
     #: The ``vpc_flow_logs`` variable (a bool token).
     enabled: bool
     kms_key: KmsKey
@@ -79,7 +80,7 @@ class VpcFlowLogs(Construct):
         IamRolePolicy(iam, "flow_logs_write_policy", count=count, name="write-flow-logs",
                       role=f"${{{self.role.fqn}[0].id}}", policy=f"${{{write.fqn}[0].json}}")
         self.flow_log = FlowLog(
-            self, "vpc", count=count, vpc_id=props.vpc.id, traffic_type="ALL",
+            self, "vpc", count=count, vpc_id=props.vpc.id_inline, traffic_type="ALL",
             log_destination_type="cloud-watch-logs", log_destination=group_arn,
             iam_role_arn=f"${{{self.role.fqn}[0].arn}}", max_aggregation_interval=600,
             tags={"Name": f"{props.app_name}-vpc-flow-logs"})

@@ -27,7 +27,8 @@ _INDEX_TYPE = "map(object({dimension = number, metric = optional(string, \"cosin
 
 
 class _PineconeProvider(TerraformProvider):
-    """``provider "pinecone" {}``: no arguments, so the API key comes from PINECONE_API_KEY."""
+    """``provider "pinecone" { api_key = <pinecone_api_key, or null> }``: with the variable empty
+    (byoc's way) the provider reads the key from PINECONE_API_KEY."""
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id, terraform_resource_type="pinecone", terraform_generator_metadata=_METADATA,
@@ -41,6 +42,9 @@ class PineconeIndexesProps:
     indexes: dict[str, dict[str, Any]]
     #: The aws_region variable: serverless indexes live in the stack's region.
     region: str
+    #: The pinecone_api_key variable (ephemeral, sensitive): the seed's way for plain terraform;
+    #: "" = the provider reads PINECONE_API_KEY from the environment.
+    api_key: str = ""
 
 
 class PineconeIndexesConstruct(Construct):
@@ -49,6 +53,9 @@ class PineconeIndexesConstruct(Construct):
     def __init__(self, scope: Construct, id: str, props: PineconeIndexesProps) -> None:
         super().__init__(scope, id)
         provider = _PineconeProvider(self, "pinecone")
+        if props.api_key:
+            # An ephemeral variable may be a provider argument: it stays out of state and plans.
+            provider.add_override("api_key", f'${{{props.api_key} == "" ? null : {props.api_key}}}')
         names = ", ".join(f'"{m}"' for m in METRICS)
         protections = ", ".join(f'"{p}"' for p in DELETION_PROTECTION)
         self.variable = TerraformVariable(

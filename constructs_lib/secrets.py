@@ -17,7 +17,6 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_policy import SecretsmanagerSecretPolicy
-from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from constructs_lib.catalog import SECRET_JSON_KEY, secret_name
@@ -34,8 +33,9 @@ class PineconeSecretProps:
     app_name: str
     region: str
     key: KmsKey
-    #: The Secrets Manager interface endpoint reads must come through (aws:SourceVpce).
-    secretsmanager_endpoint: VpcEndpoint
+    #: The id of the Secrets Manager interface endpoint reads must come through (aws:SourceVpce):
+    #: the stack's own, or the existing VPC's that it reuses.
+    secretsmanager_endpoint_id: str
     #: ECS injects ``secrets`` with this role, so the lock-down always lets it read.
     execution_role: IamRole
     #: Principals that may read once locked down (list token); empty = not locked yet.
@@ -63,7 +63,7 @@ class PineconeSecret(Construct):
             "actions": [READ_ACTION],
             "resources": [self.secret.arn],
             "condition": [{"test": "StringNotEquals", "variable": "aws:SourceVpce",
-                           "values": [props.secretsmanager_endpoint.id]}],
+                           "values": [props.secretsmanager_endpoint_id]}],
         }
         readers_only = {
             "sid": "DenyReadToUnlistedPrincipals",

@@ -15,8 +15,9 @@ from cdktf_cdktf_provider_aws.ecs_service import (
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.subnet import Subnet
 from constructs import Construct
+
+from constructs_lib.network import SubnetRef
 
 # JSON-key secrets (valueFrom "<arn>:<key>::") need platform 1.3.0+, and 1.4.0 is the version that
 # fetches secrets through the task's own ENI, i.e. through this VPC's endpoints. Pinned, not
@@ -32,7 +33,7 @@ class AppServiceProps:
     container_name: str
     container_port: int | float
     desired_count: int | float
-    subnets: list[Subnet]
+    subnets: list[SubnetRef]
     security_group: SecurityGroup
     target_group: LbTargetGroup
     health_check_grace_period_seconds: int | float

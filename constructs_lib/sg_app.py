@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
+
+from constructs_lib.network import VpcRef
 
 
 @dataclass(frozen=True)
 class ServiceSecurityGroupProps:
     app_name: str
-    vpc: Vpc
+    #: The VPC (own or existing).
+    vpc: VpcRef
     container_port: int | float
     alb_security_group: SecurityGroup
 

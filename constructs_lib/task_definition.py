@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
+from cdktf import Fn, TerraformLocal, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinition,
@@ -36,7 +36,12 @@ class AppTaskDefinitionProps:
     log_group: CloudwatchLogGroup
     #: The ``container_read_only_root_filesystem`` variable (a bool token).
     read_only_root_filesystem: bool
+    #: The ``pinecone_environment`` variable: the container's PINECONE_ENVIRONMENT, or "" (not set).
+    pinecone_environment: str = ""
 
+
+#: The container's plain environment variable for ``pinecone_environment``.
+PINECONE_ENVIRONMENT_VAR = "PINECONE_ENVIRONMENT"
 
 #: The one writable path when the root filesystem is read-only: task-local scratch space (a
 #: Fargate bind mount on the task's ephemeral storage, gone when the task stops).
@@ -73,6 +78,23 @@ class AppTaskDefinition(Construct):
             cpu=Fn.tostring(props.cpu), memory=Fn.tostring(props.memory),
             execution_role_arn=props.execution_role.arn, task_role_arn=props.task_role.arn,
             runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
-            container_definitions=Fn.jsonencode([container]),
+            container_definitions=Fn.jsonencode([self._with_environment(container, props.pinecone_environment)]),
             volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
             tags={"Name": f"{props.app_name}-task"})
+
+    def _with_environment(self, container: dict, pinecone_environment: str):
+        """``container`` plus ``environment = [PINECONE_ENVIRONMENT]`` when the variable is set; with
+        it empty the container definition is exactly what it was without the variable (so an
+        existing task definition does not change). A plain value, not a secret: it names a
+        Pinecone environment, it grants nothing.
+
+        A ``for`` over a one-key object and not ``cond ? {...} : {}``: Terraform refuses a
+        conditional whose two objects have different attributes (two lists of one element type
+        it takes)."""
+        if not pinecone_environment:
+            return container
+        env = pinecone_environment
+        entries = f'({env} == "" ? [] : [{{name = "{PINECONE_ENVIRONMENT_VAR}", value = {env}}}])'
+        optional = "{for k, v in {environment = " + entries + "} : k => v if length(v) > 0}"
+        # A local: cdktf writes a for expression out only as a whole value.
+        return Fn.merge([container, TerraformLocal(self, "container_environment", Token.as_any("${" + optional + "}")).expression])

@@ -30,11 +30,12 @@ from constructs_lib.sg_app import ServiceSecurityGroup, ServiceSecurityGroupProp
 from constructs_lib.task_definition import AppTaskDefinition, AppTaskDefinitionProps
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, apply_backend
-from stacks.inputs import INPUTS
+from stacks.inputs import INPUTS, pinecone_api_key_input
 from stacks.pinecone import PineconeIndexes
 
-#: Terraform >= 1.9: variable validations that refer to other variables (task_memory vs task_cpu).
-REQUIRED_TERRAFORM = ">= 1.9"
+#: Terraform >= 1.9: variable validations that refer to other variables (task_memory vs task_cpu);
+#: >= 1.10: ephemeral variables (pinecone_api_key, never in state or a saved plan).
+REQUIRED_TERRAFORM = ">= 1.10"
 
 
 class ByocStack(TerraformStack):
@@ -48,6 +49,8 @@ class ByocStack(TerraformStack):
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
 
         v = self.variables = {spec.name: _declare(self, spec) for spec in INPUTS}
+        # The seed's pinecone_api_key: Terraform only (never a CLI input), accepted only with the provider.
+        v["pinecone_api_key"] = _declare(self, pinecone_api_key_input(provider=pinecone is not None))
         app, region = v["app_name"].string_value, v["aws_region"].string_value
 
         AwsProvider(self, "aws", region=region,
@@ -61,7 +64,10 @@ class ByocStack(TerraformStack):
             private_subnet_cidrs=v["private_subnet_cidrs"].list_value,
             pinecone_vpce_services=v["pinecone_vpce_services"].list_value,
             nat_mode=v["nat_mode"].string_value, endpoint_set=v["endpoint_set"].string_value,
-            ecs_exec=v["ecs_exec"].boolean_value, pinecone_privatelink_region=v["pinecone_privatelink_region"].string_value))
+            ecs_exec=v["ecs_exec"].boolean_value, pinecone_privatelink_region=v["pinecone_privatelink_region"].string_value,
+            existing_vpc_id=v["existing_vpc_id"].string_value,
+            existing_private_subnet_ids=v["existing_private_subnet_ids"].list_value,
+            existing_vpc_endpoints=v["existing_vpc_endpoints"].value))
         PineconeDns(self, "pinecone_dns", PineconeDnsProps(app_name=app, network=network))
         # One CMK for the secret, the log groups, ECS Exec sessions and the alarm topic; its policy
         # lets CloudWatch Logs use it for exactly these three groups, and CloudWatch alarms for
@@ -79,7 +85,7 @@ class ByocStack(TerraformStack):
         roles = EcsRoles(self, "iam_ecs", EcsRolesProps(app_name=app, region=region, account_id=account_id,
                                                         partition=partition))
         secret = PineconeSecret(self, "secrets", PineconeSecretProps(
-            app_name=app, region=region, key=encryption.key, secretsmanager_endpoint=endpoints.secretsmanager,
+            app_name=app, region=region, key=encryption.key, secretsmanager_endpoint_id=endpoints.secretsmanager_id,
             execution_role=roles.execution_role,
             reader_principal_arns=v["app_reader_principal_arns"].list_value,
             recovery_window_days=v["secret_recovery_window_days"].number_value))
@@ -114,7 +120,8 @@ class ByocStack(TerraformStack):
             app_name=app, region=region, image=v["container_image"].string_value, container_port=container_port,
             cpu=v["task_cpu"].number_value, memory=v["task_memory"].number_value,
             execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group,
-            read_only_root_filesystem=v["container_read_only_root_filesystem"].boolean_value))
+            read_only_root_filesystem=v["container_read_only_root_filesystem"].boolean_value,
+            pinecone_environment=v["pinecone_environment"].string_value))
         # start_tasks = false (phase one, while the secret has no value): no task may start, neither
         # the service's own nor the autoscaler's; every one would stop with ResourceInitializationError.
         start_tasks = v["start_tasks"].boolean_value
@@ -162,9 +169,10 @@ class ByocStack(TerraformStack):
                                     "ID of the private hosted zone of private_dns_name, or null when not set."),
             "ecs_task_role_arn": (roles.task_role.arn, "ARN of the ECS task role (the application's own AWS calls)."),
             "ecs_execution_role_arn": (roles.execution_role.arn, "ARN of the ECS execution role (injects the secret at task start)."),
-            "vpc_id": (network.vpc.id, "ID of the VPC."),
+            "vpc_id": (network.vpc.id, "ID of the VPC (the stack's own, or existing_vpc_id)."),
             "private_subnet_ids": ([s.id for s in network.private_subnets], "IDs of the private subnets the service runs in."),
-            "secretsmanager_vpce_id": (endpoints.secretsmanager.id, "ID of the Secrets Manager interface endpoint reads must come through."),
+            "secretsmanager_vpce_id": (endpoints.secretsmanager_id, "ID of the Secrets Manager interface endpoint reads must "
+                                                                    "come through (the stack's own, or the existing VPC's)."),
             "kms_key_arn": (encryption.key.arn, "ARN of the customer-managed KMS key encrypting the secret."),
             "ecs_cluster_name": (cluster.cluster.name, "Name of the ECS cluster."),
             "ecs_service_name": (service.service.name, "Name of the ECS service."),
@@ -178,7 +186,8 @@ class ByocStack(TerraformStack):
 
         if pinecone is not None:  # byoc.toml [pinecone]: a synth-time switch (see stacks/pinecone.py)
             from constructs_lib.pinecone_indexes import PineconeIndexesConstruct, PineconeIndexesProps
-            PineconeIndexesConstruct(self, "pinecone_indexes", PineconeIndexesProps(indexes=pinecone.indexes, region=region))
+            PineconeIndexesConstruct(self, "pinecone_indexes", PineconeIndexesProps(
+                indexes=pinecone.indexes, region=region, api_key=v["pinecone_api_key"].string_value))
 
     def _allocate_logical_id(self, element: Any) -> str:
         """Addresses people can read: a resource's address is its construct id (``aws_vpc.main``,
@@ -194,8 +203,11 @@ class ByocStack(TerraformStack):
 
 
 def _declare(stack: TerraformStack, spec) -> TerraformVariable:
-    return TerraformVariable(
+    variable = TerraformVariable(
         stack, spec.name, type=spec.tf_type, description=spec.description,
         default=None if spec.required else spec.default, nullable=False, sensitive=spec.sensitive or None,
         validation=[TerraformVariableValidationConfig(condition=f"${{{hcl}}}", error_message=message)
                     for hcl, _ok, message in spec.checks])
+    if spec.ephemeral:  # cdktf 0.21 has no ephemeral argument yet
+        variable.add_override("ephemeral", True)
+    return variable

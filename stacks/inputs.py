@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from constructs_lib.catalog import PINECONE_PRIVATELINK
+from constructs_lib.catalog import PINECONE_PRIVATELINK, REUSABLE_ENDPOINTS
 from stacks.field_errors import FieldError
 
 # Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
@@ -50,6 +50,12 @@ BUCKET_RE = r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$"
 DNS_NAME_RE = r"^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]([a-z0-9-]{0,61}[a-z0-9])?)?$"
 ACM_ARN_RE = r"^(arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128})?$"
 SNS_ARN_RE = r"^(arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})?$"
+# EC2 resource IDs: the prefix and 8 (older resources) or 17 hex digits.
+VPC_ID_RE = r"^(vpc-([0-9a-f]{8}|[0-9a-f]{17}))?$"
+SUBNET_ID_RE = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
+VPCE_ID_RE = r"^vpce-([0-9a-f]{8}|[0-9a-f]{17})$"
+# What Pinecone's older SDKs took as an environment (e.g. us-east-1-aws, gcp-starter), or empty.
+PINECONE_ENVIRONMENT_RE = r"^([a-z0-9][a-z0-9.-]{0,62}[a-z0-9])?$"
 
 NAT_MODES = ("per_az", "single", "none")
 ENDPOINT_SETS = ("full", "minimal")
@@ -82,6 +88,8 @@ class Input:
     default: Any = None
     required: bool = False
     sensitive: bool = False
+    #: Terraform >= 1.10: never written to state or a saved plan (an argument of a provider only).
+    ephemeral: bool = False
     checks: tuple[tuple[str, Callable[[Any, dict], bool], str], ...] = field(default=())
 
     @property
@@ -425,6 +433,77 @@ INPUTS: tuple[Input, ...] = (
                    "pinecone_privatelink_region must be empty or equal aws_region, and be one of Pinecone's "
                    f"PrivateLink regions ({', '.join(PINECONE_PRIVATELINK)})."),)),
 )
+
+# --- Deploying into an existing VPC, and the seed's remaining variables (issue 16) -----------------
+def _pattern(name: str, pattern: str, message: str) -> tuple[str, Callable[[Any, dict], bool], str]:
+    """The check "``name`` matches ``pattern``" (a regex without backslashes), in HCL and Python."""
+    return (f'can(regex("{pattern}", var.{name}))', _matches(pattern), message)
+
+
+INPUTS += (
+    Input("existing_vpc_id", "string",
+          "An existing VPC to deploy into (vpc-...), with existing_private_subnet_ids: the stack then creates no "
+          "VPC, subnets, internet gateway, NAT gateways or route tables, and everything else attaches to that VPC. "
+          "Empty = byoc creates the VPC (vpc_cidr, *_subnet_cidrs).",
+          default="",
+          checks=(_pattern("existing_vpc_id", VPC_ID_RE,
+                           "existing_vpc_id must be a VPC ID such as vpc-0123456789abcdef0 (or empty)."),)),
+    Input("existing_private_subnet_ids", "list(string)",
+          "Two private subnets of existing_vpc_id in two different availability zones (subnet-...): the endpoints, "
+          "the load balancer and the service's tasks go there. Empty unless existing_vpc_id is set.",
+          default=[],
+          checks=(('alltrue([for s in var.existing_private_subnet_ids : can(regex("' + SUBNET_ID_RE + '", s))])',
+                   lambda v, _: isinstance(v, list) and all(isinstance(s, str) and re.fullmatch(SUBNET_ID_RE, s)
+                                                            for s in v),
+                   "every existing_private_subnet_ids entry must be a subnet ID such as subnet-0123456789abcdef0."),
+                  ('(var.existing_vpc_id == "") == (length(var.existing_private_subnet_ids) == 0) && '
+                   '(var.existing_vpc_id == "" || length(distinct(var.existing_private_subnet_ids)) == 2)',
+                   lambda v, values: isinstance(v, list) and (
+                       (not v) if values.get("existing_vpc_id", "") == "" else len(set(v)) == len(v) == 2),
+                   "existing_private_subnet_ids takes exactly two different subnets of existing_vpc_id (one per "
+                   "availability zone), and only together with existing_vpc_id."))),
+    Input("existing_vpc_endpoints", "map(string)",
+          "Endpoints of existing_vpc_id that the stack reuses instead of creating, by service (ecr.api, ecr.dkr, "
+          "logs, ssm, ec2, sts, secretsmanager, kms, ssmmessages, s3) = vpce-...: a private-DNS interface endpoint "
+          "exists once per VPC and service. byoc deploy finds them itself; the secret policy's aws:SourceVpce then "
+          "names the reused secretsmanager endpoint.",
+          default={},
+          checks=((f'alltrue([for k, v in var.existing_vpc_endpoints : contains({_hcl_strings(REUSABLE_ENDPOINTS)}, k) '
+                   f'&& can(regex("{VPCE_ID_RE}", v))])',
+                   lambda v, _: isinstance(v, dict) and all(k in REUSABLE_ENDPOINTS and isinstance(e, str)
+                                                            and re.fullmatch(VPCE_ID_RE, e) for k, e in v.items()),
+                   f"existing_vpc_endpoints maps services ({', '.join(REUSABLE_ENDPOINTS)}) to endpoint IDs such as "
+                   "vpce-0123456789abcdef0."),
+                  ('length(var.existing_vpc_endpoints) == 0 || var.existing_vpc_id != ""',
+                   lambda v, values: not v or values.get("existing_vpc_id", "") != "",
+                   "existing_vpc_endpoints names endpoints of existing_vpc_id: set existing_vpc_id too, or leave "
+                   "it empty."))),
+    Input("pinecone_environment", "string",
+          "Pinecone environment (e.g. us-east-1-aws), passed to the container as the plain environment variable "
+          "PINECONE_ENVIRONMENT (not a secret). Empty = not set.",
+          default="",
+          checks=(_pattern("pinecone_environment", PINECONE_ENVIRONMENT_RE,
+                           "pinecone_environment must be a Pinecone environment name such as us-east-1-aws "
+                           "(a-z, 0-9, '.' and '-'), or empty."),)),
+)
+
+
+def pinecone_api_key_input(provider: bool) -> Input:
+    """The seed's ``pinecone_api_key``: a Terraform variable only, never a CLI input (a secret does
+    not belong in byoc.toml, BYOC_* or argv), sensitive and ephemeral (never in state or a saved
+    plan). It can only be an argument of the Pinecone provider, so without the provider (``provider``
+    False: byoc.toml has no [pinecone]) any value is refused by its validation."""
+    refuse = () if provider else ((
+        'var.pinecone_api_key == ""', lambda v, _: v in ("", None),
+        "pinecone_api_key is only for the optional Pinecone provider (byoc.toml [pinecone]), which this stack "
+        "does not use: the running service's key goes into Secrets Manager with `byoc secret put` (or aws "
+        "secretsmanager put-secret-value), never through Terraform."),)
+    return Input("pinecone_api_key", "string",
+                 "Pinecone API key for the optional Pinecone provider only (index management); ephemeral, so never "
+                 "in state or a saved plan. Empty = the provider reads PINECONE_API_KEY from the environment. The "
+                 "service's own key is put with `byoc secret put`.",
+                 default="", sensitive=True, ephemeral=True, checks=refuse)
+
 
 BY_NAME: dict[str, Input] = {i.name: i for i in INPUTS}
 

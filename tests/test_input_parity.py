@@ -22,6 +22,8 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 ROLE = "arn:aws:iam::123456789012:role/reader"
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+VPC = "vpc-0123456789abcdef0"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 
 #: input -> (good values, bad values); a value that is a dict sets several inputs at once (the
 #: cross-field rules), else it is the input's own value.
@@ -100,6 +102,20 @@ EXAMPLES: dict[str, tuple[list, list]] = {
     "ecs_exec": ([False, {"ecs_exec": True, "container_read_only_root_filesystem": False}], [True]),
     "pinecone_privatelink_region": (["", "us-east-1", {"aws_region": "eu-west-1", "pinecone_privatelink_region": "eu-west-1"}],
                                     ["eu-west-1", "moon-1", {"aws_region": "ap-south-1", "pinecone_privatelink_region": "ap-south-1"}]),
+    "existing_vpc_id": (["", {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS}],
+                        ["vpc-123", "vpc-0123456789ABCDEF0", "subnet-0123456789abcdef0"]),
+    "existing_private_subnet_ids": ([[], {"existing_vpc_id": "vpc-01234567", "existing_private_subnet_ids": SUBNETS}],
+                                    [SUBNETS, ["subnet-x"], {"existing_vpc_id": VPC, "existing_private_subnet_ids": []},
+                                     {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS[:1] * 2},
+                                     {"existing_vpc_id": VPC, "existing_private_subnet_ids": [*SUBNETS, "subnet-0c"]}]),
+    "existing_vpc_endpoints": ([{}, {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS,
+                                     "existing_vpc_endpoints": {"secretsmanager": "vpce-0123456789abcdef0"}}],
+                               [{"existing_vpc_endpoints": {"secretsmanager": "vpce-0123456789abcdef0"}},
+                                {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS,
+                                 "existing_vpc_endpoints": {"dynamodb": "vpce-0123456789abcdef0"}},
+                                {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS,
+                                 "existing_vpc_endpoints": {"s3": "vpc-0123"}}]),
+    "pinecone_environment": (["", "us-east-1-aws", "gcp-starter"], ["US-EAST", "-aws", "a b", "x" * 65]),
 }
 
 

@@ -84,7 +84,7 @@ def test_port_443_listener_exists_only_with_a_certificate_and_uses_the_tls_polic
 def test_load_balancer_group_admits_443_from_the_vpc_only_with_a_certificate(stack_json):
     rules = resources(stack_json, "aws_vpc_security_group_ingress_rule")
     https, http = rules["alb_https_from_vpc"], rules["alb_from_vpc"]
-    assert (https["from_port"], https["to_port"], https["cidr_ipv4"]) == (443, 443, "${aws_vpc.main.cidr_block}")
+    assert (https["from_port"], https["to_port"], https["cidr_ipv4"]) == (443, 443, "${local.vpc_cidr}")
     assert https["count"] == f"${{{TLS_ON} ? 1 : 0}}"
     # Port 80 is open exactly when its listener exists.
     assert http["count"] == resources(stack_json, "aws_lb_listener")["http"]["count"]
@@ -101,7 +101,7 @@ def test_private_dns_zone_of_the_vpc_with_an_apex_alias_to_the_load_balancer(sta
     on = "${(length(var.private_dns_name) >= 1) ? 1 : 0}"
     assert zone["count"] == record["count"] == on
     assert zone["name"] == record["name"] == "${var.private_dns_name}"
-    assert zone["vpc"] == [{"vpc_id": "${aws_vpc.main.id}"}]  # private: associated with the VPC
+    assert zone["vpc"] == [{"vpc_id": "${local.vpc_id}"}]  # private: associated with the VPC
     assert record["zone_id"] == "${one(aws_route53_zone.private[*].zone_id)}"
     assert record["type"] == "A"
     assert record["alias"] == {"name": "${aws_lb.main.dns_name}", "zone_id": "${aws_lb.main.zone_id}",

@@ -40,9 +40,10 @@ NETWORK_TYPES = ("aws_internet_gateway", "aws_eip", "aws_nat_gateway", "aws_rout
                  "aws_route53_record")
 
 # What each nat_mode creates, written out by hand (addresses as `terraform state list` shows them).
-PRIVATE_ONLY = {"aws_subnet.private_0", "aws_subnet.private_1", "aws_route_table.private_0",
-                "aws_route_table.private_1", "aws_route_table_association.private_0_subnet",
-                "aws_route_table_association.private_1_subnet"}
+# (Since issue 16 the private side is counted too, by existing_vpc_id: hence [0] everywhere.)
+PRIVATE_ONLY = {"aws_subnet.private_0[0]", "aws_subnet.private_1[0]", "aws_route_table.private_0[0]",
+                "aws_route_table.private_1[0]", "aws_route_table_association.private_0_subnet[0]",
+                "aws_route_table_association.private_1_subnet[0]"}
 SINGLE = PRIVATE_ONLY | {
     "aws_internet_gateway.igw[0]", "aws_subnet.public_0[0]", "aws_subnet.public_1[0]", "aws_route_table.public[0]",
     "aws_route.public_internet[0]", "aws_route_table_association.public_0_subnet[0]",
@@ -54,8 +55,8 @@ PER_AZ = SINGLE | {"aws_eip.nat_1[0]", "aws_nat_gateway.nat_1[0]"}
 def endpoint_addresses(endpoint_set: str, ecs_exec: bool = False) -> set[str]:
     """The endpoint instances the catalogue says exist (the S3 gateway in every set): what the
     JSON's evaluated counts must agree with."""
-    return {"aws_vpc_endpoint.s3"} | {
-        f"aws_vpc_endpoint.{e.service.replace('.', '_')}" + ("" if e.present == catalog.ALWAYS else "[0]")
+    return {"aws_vpc_endpoint.s3[0]"} | {  # every endpoint is counted (existing_vpc_endpoints reuses)
+        f"aws_vpc_endpoint.{e.service.replace('.', '_')}[0]"
         for e in catalog.INTERFACE_ENDPOINTS if catalog.endpoint_present(e, endpoint_set, ecs_exec)}
 
 
@@ -89,18 +90,19 @@ def network(stack: dict, kind: str) -> dict[str, dict]:
 # --------------------------------------------------------------------------- the JSON
 
 def test_public_side_and_nats_are_counted_by_the_nat_mode_variable(stack_json):
-    not_none = '${(var.nat_mode == "none") ? 0 : 1}'
+    # (and by existing_vpc_id: an existing VPC's network is its owner's, tests/test_existing_vpc.py)
+    not_none = '${(var.nat_mode == "none" || var.existing_vpc_id != "") ? 0 : 1}'
     for kind, name in (("aws_internet_gateway", "igw"), ("aws_subnet", "public_0"), ("aws_subnet", "public_1"),
                        ("aws_route_table", "public"), ("aws_route", "public_internet"),
                        ("aws_route_table_association", "public_0_subnet"), ("aws_eip", "nat_0"),
                        ("aws_nat_gateway", "nat_0"), ("aws_route", "private_0_nat"), ("aws_route", "private_1_nat")):
         assert network(stack_json, kind)[name]["count"] == not_none, f"{kind}.{name}"
-    per_az = '${(var.nat_mode == "per_az") ? 1 : 0}'
+    per_az = '${(var.nat_mode == "per_az" && var.existing_vpc_id == "") ? 1 : 0}'
     assert network(stack_json, "aws_eip")["nat_1"]["count"] == per_az
     assert network(stack_json, "aws_nat_gateway")["nat_1"]["count"] == per_az
     for name in ("private_0", "private_1"):  # the private side never depends on the mode
-        assert "count" not in network(stack_json, "aws_subnet")[name]
-        assert "count" not in network(stack_json, "aws_route_table")[name]
+        assert network(stack_json, "aws_subnet")[name]["count"] == '${var.existing_vpc_id == "" ? 1 : 0}'
+        assert network(stack_json, "aws_route_table")[name]["count"] == '${var.existing_vpc_id == "" ? 1 : 0}'
 
 
 def test_second_az_routes_to_its_own_nat_else_to_nat_0(stack_json):
@@ -108,17 +110,22 @@ def test_second_az_routes_to_its_own_nat_else_to_nat_0(stack_json):
     assert routes["private_0_nat"]["nat_gateway_id"] == "${aws_nat_gateway.nat_0[0].id}"
     assert routes["private_1_nat"]["nat_gateway_id"] == \
         "${concat(aws_nat_gateway.nat_1[*].id, aws_nat_gateway.nat_0[*].id)[0]}"
-    assert routes["private_1_nat"]["route_table_id"] == "${aws_route_table.private_1.id}"
+    assert routes["private_1_nat"]["route_table_id"] == "${aws_route_table.private_1[0].id}"
     assert network(stack_json, "aws_nat_gateway")["nat_1"]["subnet_id"] == "${aws_subnet.public_1[0].id}"
 
 
 def test_endpoints_outside_the_minimal_set_are_counted_by_the_endpoint_set_variable(stack_json):
     endpoints = network(stack_json, "aws_vpc_endpoint")
+    def not_reused(service):  # issue 16: an existing VPC's own endpoint is reused instead
+        return f'!contains(keys(var.existing_vpc_endpoints), "{service}")'
+
     for name in ("ssm", "ec2", "sts"):
-        assert endpoints[name]["count"] == '${(var.endpoint_set == "full") ? 1 : 0}', name
-    assert endpoints["kms"]["count"] == '${((var.endpoint_set == "full") || var.ecs_exec) ? 1 : 0}'
-    for name in ("ecr_api", "ecr_dkr", "logs", "secretsmanager", "s3"):
-        assert "count" not in endpoints[name] and "for_each" not in endpoints[name], name
+        assert endpoints[name]["count"] == f'${{((var.endpoint_set == "full") && {not_reused(name)}) ? 1 : 0}}', name
+    assert endpoints["kms"]["count"] == \
+        f'${{(((var.endpoint_set == "full") || var.ecs_exec) && {not_reused("kms")}) ? 1 : 0}}'
+    for name, service in (("ecr_api", "ecr.api"), ("ecr_dkr", "ecr.dkr"), ("logs", "logs"),
+                          ("secretsmanager", "secretsmanager"), ("s3", "s3")):
+        assert endpoints[name]["count"] == f"${{{not_reused(service)} ? 1 : 0}}", name  # no endpoint_set
 
 
 def test_pinecone_region_table_is_embedded_as_a_local_with_its_five_regions(stack_json):
@@ -140,7 +147,7 @@ def test_private_zone_is_associated_with_the_vpc_and_aliases_the_wildcard_to_the
     zone = network(stack_json, "aws_route53_zone")["pinecone"]
     record = network(stack_json, "aws_route53_record")["pinecone_wildcard"]
     assert zone["count"] == record["count"] == "${length(local.pinecone_private_zones)}"
-    assert zone["vpc"] == [{"vpc_id": "${aws_vpc.main.id}"}]
+    assert zone["vpc"] == [{"vpc_id": "${local.vpc_id}"}]
     assert record["name"] == "*.${local.pinecone_private_zones[0].dns_zone}" and record["type"] == "A"
     entry = "aws_vpc_endpoint.pinecone[local.pinecone_private_zones[0].service_name].dns_entry[0]"
     assert record["alias"] == {"name": f"${{{entry}.dns_name}}", "zone_id": f"${{{entry}.hosted_zone_id}}",

@@ -150,7 +150,8 @@ def test_alarm_topic_inputs_exclude_each_other():
 
 def test_ecs_exec_is_off_by_default_and_switches_the_endpoint_grant_and_service(stack_json):
     assert stack_json["variable"]["ecs_exec"]["default"] is False
-    assert resources(stack_json, "aws_vpc_endpoint")["ssmmessages"]["count"] == "${var.ecs_exec ? 1 : 0}"
+    assert resources(stack_json, "aws_vpc_endpoint")["ssmmessages"]["count"] == \
+        '${(var.ecs_exec && !contains(keys(var.existing_vpc_endpoints), "ssmmessages")) ? 1 : 0}'
     assert resources(stack_json, "aws_iam_role_policy")["task_ecs_exec"]["count"] == "${var.ecs_exec ? 1 : 0}"
     assert resources(stack_json, "aws_ecs_service")["app"]["enable_execute_command"] == "${var.ecs_exec}"
 
@@ -159,7 +160,7 @@ def test_ssmmessages_endpoint_is_a_private_dns_interface_endpoint_in_the_private
     endpoint = resources(stack_json, "aws_vpc_endpoint")["ssmmessages"]
     assert endpoint["service_name"] == "com.amazonaws.${var.aws_region}.ssmmessages"
     assert (endpoint["vpc_endpoint_type"], endpoint["private_dns_enabled"]) == ("Interface", True)
-    assert endpoint["subnet_ids"] == ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"]
+    assert endpoint["subnet_ids"] == ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"]
 
 
 def test_ecs_exec_grant_is_exactly_the_documented_permissions_on_the_task_role_only(stack_json):

@@ -73,8 +73,14 @@ def test_pinecone_provider_is_required_from_the_registry_with_a_pinned_major(pin
                                                                            "version": "~> 2.0"}
 
 
-def test_pinecone_provider_block_has_no_api_key_it_reads_the_environment(pinecone_json):
-    assert pinecone_json["provider"]["pinecone"] == [{}]
+def test_pinecone_provider_reads_the_environment_unless_the_ephemeral_api_key_variable_is_set(pinecone_json):
+    # Empty (byoc's way): null, so the provider reads PINECONE_API_KEY; the seed's -var pinecone_api_key
+    # is ephemeral, so it never reaches the state or a saved plan (the sentinel test below).
+    assert pinecone_json["provider"]["pinecone"] == [
+        {"api_key": '${var.pinecone_api_key == "" ? null : var.pinecone_api_key}'}]
+    variable = pinecone_json["variable"]["pinecone_api_key"]
+    assert (variable["ephemeral"], variable["sensitive"], variable["default"]) == (True, True, "")
+    assert not variable.get("validation")  # accepted: the provider takes it
 
 
 def test_api_key_from_the_environment_never_reaches_cdktf_out(pinecone_project):
@@ -173,3 +179,29 @@ def test_deploy_says_the_pinecone_provider_needs_registry_access(pinecone_projec
     for log in (project / ".byoc").rglob("*.log"):
         assert SENTINEL not in log.read_text(errors="replace"), log
     assert not (project / "terraform.byoc.tfstate").exists()  # nothing was applied
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("ephemeral", [True, False])
+def test_pinecone_api_key_never_reaches_a_saved_plan_or_the_state(pinecone_json, tmp_path, terraform_rc, ephemeral):
+    """The stack's own declaration (with the provider, so accepted), planned to a file and applied
+    with -var pinecone_api_key=<sentinel>. The control run without ``ephemeral`` shows that
+    Terraform would otherwise keep the value in the plan."""
+    import zipfile
+
+    from tfrun import terraform, variables_only
+
+    stack = json.loads(json.dumps(pinecone_json))
+    if not ephemeral:
+        del stack["variable"]["pinecone_api_key"]["ephemeral"]
+    folder = variables_only(stack, tmp_path)
+    key = ["-var", f"pinecone_api_key={SENTINEL}"]
+    terraform(folder, {}, "plan", "-input=false", "-no-color", "-out=key.tfplan", "-var", f"container_image={IMAGE}",
+              *key)
+    with zipfile.ZipFile(folder / "key.tfplan") as archive:
+        saved = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    assert (SENTINEL in saved) is not ephemeral
+    if ephemeral:  # an ephemeral value is given again at apply, and kept nowhere
+        proc = terraform(folder, {}, "apply", "-input=false", "-no-color", *key, "key.tfplan")
+        assert SENTINEL not in proc.stdout + proc.stderr
+        assert SENTINEL not in (folder / "terraform.tfstate").read_text()

@@ -355,7 +355,7 @@ def test_vpc_flow_logs_capture_all_traffic_when_on_with_a_role_only_flow_logs_ca
     assert stack_json["variable"]["vpc_flow_logs"]["default"] is True
     (flow_log,) = resources(stack_json, "aws_flow_log").values()
     assert flow_log["count"] == "${var.vpc_flow_logs ? 1 : 0}"
-    assert (flow_log["vpc_id"], flow_log["traffic_type"]) == ("${aws_vpc.main.id}", "ALL")
+    assert (flow_log["vpc_id"], flow_log["traffic_type"]) == ('${var.existing_vpc_id == "" ? aws_vpc.main[0].id : data.aws_vpc.existing[0].id}', "ALL")
     assert flow_log["log_destination"] == "${aws_cloudwatch_log_group.flow_logs[0].arn}"
     (trust,) = document(stack_json, resources(stack_json, "aws_iam_role")["flow_logs"]["assume_role_policy"])["statement"]
     assert trust["principals"] == [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}]

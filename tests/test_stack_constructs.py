@@ -81,6 +81,11 @@ def built() -> Built:
     shutil.rmtree(app.outdir, ignore_errors=True)
 
 
+#: The endpoint reads must come through: the stack's own, or the existing VPC's reused one (issue 16).
+SECRETSMANAGER_VPCE_ID = ('${contains(keys(var.existing_vpc_endpoints), "secretsmanager") ? '
+                          'var.existing_vpc_endpoints["secretsmanager"] : aws_vpc_endpoint.secretsmanager[0].id}')
+
+
 def resources(doc: dict, rtype: str) -> dict[str, dict]:
     return doc.get("resource", {}).get(rtype, {})
 
@@ -90,10 +95,11 @@ def data_sources(doc: dict, dtype: str) -> dict[str, dict]:
 
 
 def ref(expression: Any) -> tuple[str, ...]:
-    """``"${aws_vpc.main.id}"`` -> ``("aws_vpc", "main", "id")``; anything else fails the test."""
-    match = re.fullmatch(r"\$\{([A-Za-z0-9_.]+)\}", expression if isinstance(expression, str) else "")
+    """``"${aws_vpc.main.id}"`` (or ``[0]`` of a counted one) -> ``("aws_vpc", "main", "id")``;
+    anything else fails the test."""
+    match = re.fullmatch(r"\$\{([A-Za-z0-9_.]+?)(?:\[0\])?(\.[a-z_]+)\}", expression if isinstance(expression, str) else "")
     assert match, f"expected a plain reference like ${{aws_x.name.attr}}, got {expression!r}"
-    return tuple(match.group(1).split("."))
+    return tuple(match.group(1).split(".")) + (match.group(2)[1:],)
 
 
 def policy_doc(doc: dict, expression: str) -> dict:
@@ -235,7 +241,7 @@ def test_secret_policy_denies_reads_not_coming_through_the_secretsmanager_endpoi
         assert deny[0]["resources"] == [f"${{aws_secretsmanager_secret.{secret}.arn}}"]
         assert deny[0]["principals"] == [{"type": "*", "identifiers": ["*"]}]
         assert deny[0]["condition"] == [{"test": "StringNotEquals", "variable": "aws:SourceVpce",
-                                         "values": [f"${{aws_vpc_endpoint.{endpoint[0]}.id}}"]}]
+                                         "values": [SECRETSMANAGER_VPCE_ID]}]
 
 
 def test_secret_policy_principal_deny_always_lets_the_execution_role_read(built):
@@ -330,11 +336,11 @@ def test_each_private_subnet_routes_through_the_nat_of_its_own_az(built):
     eips = resources(doc, "aws_eip")
     assert len(nats) == 2 and len(eips) == 2
     associations = {ref(a["subnet_id"])[1]: ref(a["route_table_id"])[1]
-                    for a in resources(doc, "aws_route_table_association").values() if "count" not in a}
+                    for a in resources(doc, "aws_route_table_association").values() if "private" in a["subnet_id"]}
     routes = resources(doc, "aws_route")
     for i in (0, 1):
         table = associations[f"private_{i}"]
-        (default_route,) = [r for r in routes.values() if r["route_table_id"] == f"${{aws_route_table.{table}.id}}"
+        (default_route,) = [r for r in routes.values() if r["route_table_id"] == f"${{aws_route_table.{table}[0].id}}"
                             and r["destination_cidr_block"] == "0.0.0.0/0"]
         # per_az: the first NAT of the expression is this AZ's own (nat_1 exists only then).
         own = re.match(r"\$\{(?:concat\()?aws_nat_gateway\.(nat_\d)\[", default_route["nat_gateway_id"]).group(1)
@@ -363,7 +369,7 @@ def test_each_aws_interface_endpoint_exists_once_with_private_dns(built):
     for endpoint in endpoints:
         assert endpoint["service_name"].startswith(prefix)
         assert endpoint["private_dns_enabled"] is True
-        assert endpoint["subnet_ids"] == ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"]
+        assert endpoint["subnet_ids"] == ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"]
         assert endpoint["security_group_ids"] == ["${aws_security_group.vpc_endpoints.id}"]
 
 
@@ -399,14 +405,15 @@ def test_s3_gateway_endpoint_is_on_both_private_route_tables(built):
     assert built.Testing.to_have_resource_with_properties(built.synth, "aws_vpc_endpoint", {
         "service_name": "com.amazonaws.${var.aws_region}.s3",
         "vpc_endpoint_type": "Gateway",
-        "route_table_ids": ["${aws_route_table.private_0.id}", "${aws_route_table.private_1.id}"],
+        # The stack's own private route tables (or, in an existing VPC, the given subnets').
+        "route_table_ids": "${local.private_route_table_ids}",
     })
 
 
 def test_endpoint_security_group_admits_https_from_the_vpc_only(built):
     (rule,) = ingress_rules_for(built.json, "vpc_endpoints")
     assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
-    assert rule["cidr_ipv4"] == "${aws_vpc.main.cidr_block}"
+    assert rule["cidr_ipv4"] == "${local.vpc_cidr}"
 
 
 # --------------------------------------------------------------------------- load balancer and service
@@ -416,7 +423,7 @@ def test_alb_is_internal_and_drops_invalid_header_fields(built, stack_json):
         "internal": True, "load_balancer_type": "${var.load_balancer_type}",
         # True on the ALB (the default type); an NLB does not parse HTTP.
         "drop_invalid_header_fields": '${!(var.load_balancer_type == "network")}',
-        "subnets": ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"]})
+        "subnets": ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"]})
     assert not built.Testing.to_have_resource_with_properties(built.synth, "aws_lb", {"internal": False})
     assert stack_json["variable"]["load_balancer_type"]["default"] == "application"
 
@@ -436,7 +443,7 @@ def test_alb_security_group_admits_the_listener_ports_from_the_vpc_cidr_only(bui
     assert sorted((r["from_port"], r["count"]) for r in rules) == sorted(
         (listener["port"], listener["count"]) for listener in listeners.values())
     for rule in rules:
-        assert rule["cidr_ipv4"] == "${aws_vpc.main.cidr_block}"
+        assert rule["cidr_ipv4"] == "${local.vpc_cidr}"
         assert rule["from_port"] == rule["to_port"]
         assert "referenced_security_group_id" not in rule and "cidr_ipv6" not in rule
 
@@ -467,7 +474,7 @@ def test_service_runs_in_private_subnets_without_a_public_ip(built):
     assert built.Testing.to_have_resource_with_properties(built.synth, "aws_ecs_service", {
         "network_configuration": {
             "assign_public_ip": False,
-            "subnets": ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"]}})
+            "subnets": ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"]}})
     assert not built.Testing.to_have_resource_with_properties(
         built.synth, "aws_ecs_service", {"network_configuration": {"assign_public_ip": True}})
 
@@ -626,9 +633,9 @@ def test_every_documented_output_exists_with_a_description(stack_json):
         "byoc_secret_arn": f"${{aws_secretsmanager_secret.{only_secret(stack_json)}.arn}}",
         "ecs_task_role_arn": f"${{aws_iam_role.{task}.arn}}",
         "ecs_execution_role_arn": f"${{aws_iam_role.{execution}.arn}}",
-        "vpc_id": "${aws_vpc.main.id}",
-        "private_subnet_ids": ["${aws_subnet.private_0.id}", "${aws_subnet.private_1.id}"],
-        "secretsmanager_vpce_id": f"${{aws_vpc_endpoint.{endpoint}.id}}",
+        "vpc_id": "${local.vpc_id}",
+        "private_subnet_ids": ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"],
+        "secretsmanager_vpce_id": SECRETSMANAGER_VPCE_ID,
         "kms_key_arn": f"${{aws_kms_key.{key}.arn}}",
         "alb_dns_name": "${aws_lb.main.dns_name}",
         "ecs_cluster_name": "${aws_ecs_cluster.main.name}",

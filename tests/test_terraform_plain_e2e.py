@@ -30,6 +30,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
+#: The seed's Configure section names pinecone_environment: passed with -var on every step here.
+PINECONE_ENVIRONMENT = "us-east-1-aws"
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Deployment:
 
     @property
     def lockdown_vars(self) -> list[str]:
-        return ["-var", f"container_image={IMAGE}",
+        return ["-var", f"container_image={IMAGE}", "-var", f"pinecone_environment={PINECONE_ENVIRONMENT}",
                 "-var", f"app_reader_principal_arns={json.dumps([self.outputs['ecs_task_role_arn']])}"]
 
     def tf(self, *args: str, ok: tuple[int, ...] = (0,), timeout: int = 900) -> subprocess.CompletedProcess:
@@ -94,9 +96,11 @@ def deployed(project_copy_module, aws_env_module) -> Deployment:
     # 2. Plan (changes pending -> exit code 2 with -detailed-exitcode)
     d.first_plan_exit = d.tf("plan", "-input=false", "-no-color", "-detailed-exitcode",
                              "-var", f"container_image={IMAGE}", "-var", "app_reader_principal_arns=[]",
+                             "-var", f"pinecone_environment={PINECONE_ENVIRONMENT}",
                              ok=(2,)).returncode
     # 3. Apply
-    d.tf("apply", "-input=false", "-no-color", "-auto-approve", "-var", f"container_image={IMAGE}")
+    d.tf("apply", "-input=false", "-no-color", "-auto-approve", "-var", f"container_image={IMAGE}",
+         "-var", f"pinecone_environment={PINECONE_ENVIRONMENT}")
     d.outputs = {k: v["value"] for k, v in json.loads(d.tf("output", "-json").stdout).items()}
     # 4. Inject the secret value out of band
     secret_arn = d.tf("output", "-raw", "byoc_secret_arn").stdout
@@ -141,9 +145,19 @@ def test_step3_outputs_name_the_documented_resources(deployed):
     assert outputs["alb_dns_name"]
 
 
+def test_step3_pinecone_environment_reaches_the_container_as_a_plain_environment_variable(deployed):
+    ecs = deployed.aws("ecs")
+    service = ecs.describe_services(cluster=deployed.outputs["ecs_cluster_name"],
+                                    services=[deployed.outputs["ecs_service_name"]])["services"][0]
+    (container,) = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"]
+    assert container["environment"] == [{"name": "PINECONE_ENVIRONMENT", "value": PINECONE_ENVIRONMENT}]
+    assert [s["name"] for s in container["secrets"]] == ["PINECONE_API_KEY"]  # the key stays a secret
+
+
 def test_step3_optional_pinecone_trust_role_is_not_created_by_default(deployed):
     addresses = deployed.tf("state", "list").stdout.split()
-    assert "aws_vpc.main" in addresses and "aws_ecs_service.app" in addresses
+    assert "aws_vpc.main[0]" in addresses and "aws_ecs_service.app" in addresses
     assert not [a for a in addresses if a.startswith("aws_iam_role.pinecone_byoc")]
     assert not [a for a in addresses if a.startswith("aws_vpc_endpoint.pinecone")]
 

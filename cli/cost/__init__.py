@@ -18,6 +18,11 @@ each is the priced difference of the inventory with the option's inputs (``optio
 Anything that cannot be evaluated is counted as one (two AZs for an endpoint) and reported as a
 warning — never silently.
 
+In an existing VPC (``existing_vpc_id``) the VPC, its NATs and their addresses are its owner's:
+they have count 0, so nothing of them is counted, and the NAT options are not offered. The
+VPC's endpoints that the stack reuses (``existing_vpc_endpoints``) are not billed to it either;
+they are listed apart (``reused_endpoints``).
+
 Modules: ``inventory`` (what is billed, counted in the JSON), ``prices`` (the table and the priced
 lines), ``options`` (what each cost option saves), ``report`` (the text).
 """
@@ -25,7 +30,7 @@ lines), ``options`` (what each cost option saves), ``report`` (the text).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cli.config import Project, project_inputs
@@ -53,6 +58,8 @@ class Estimate:
     not_included: list[str]
     warnings: list[str]
     sources: dict[str, str]
+    #: The existing VPC's endpoints the stack uses, as "<service> <vpce-id>" (its owner's bill).
+    reused_endpoints: list[str] = field(default_factory=list)
 
     @property
     def total_monthly(self) -> float:
@@ -70,7 +77,9 @@ class Estimate:
 
 
 
-def estimate(stack: dict, values: dict[str, Any], prices: dict[str, Any], *, inputs_from: str = "") -> Estimate:
+def estimate(stack: dict, values: dict[str, Any], prices: dict[str, Any], *, inputs_from: str = "",
+             endpoints_found: bool = True) -> Estimate:
+    """``endpoints_found``: the inputs are a deploy's, whose ``existing_vpc_endpoints`` byoc found."""
     region = str(values.get("aws_region") or FALLBACK_REGION)
     in_table = region in prices["regions"]
     table_region = region if in_table else FALLBACK_REGION
@@ -79,12 +88,17 @@ def estimate(stack: dict, values: dict[str, Any], prices: dict[str, Any], *, inp
     inv = inventory(stack, values)
     lines, priced_warnings = price_lines(inv, p, hours)
     warnings = [*inv.warnings, *priced_warnings]
+    reused = values.get("existing_vpc_endpoints") or {}
+    if values.get("existing_vpc_id") and not endpoints_found:
+        warnings.append(f"existing_vpc_id {values['existing_vpc_id']}: endpoints the VPC already has are counted as "
+                        "created here until `byoc deploy` has found them (it reuses them)")
     if not in_table:
         warnings.insert(0, f"aws_region {region} is not in the price table (it has {', '.join(prices['regions'])}): "
                            f"these are {FALLBACK_REGION} prices, labelled as such; {region}'s differ")
     return Estimate(region, table_region, in_table, prices["as_of"], prices.get("currency", "USD"), hours,
                     inputs_from, lines, options(stack, values, inv, lines, p, hours), not_included(inv, p, hours),
-                    warnings, dict(prices.get("sources", {})))
+                    warnings, dict(prices.get("sources", {})),
+                    [f"{'s3 gateway' if svc == 's3' else svc} {vpce}" for svc, vpce in sorted(reused.items())])
 
 
 def run(project: Project) -> Estimate:
@@ -95,7 +109,8 @@ def run(project: Project) -> Estimate:
     path = ensure_synth(project).stack_dir / "cdk.tf.json"
     try:
         stack = json.loads(path.read_text())
-        return estimate(stack, values, prices, inputs_from=source)
+        return estimate(stack, values, prices, inputs_from=source,
+                        endpoints_found=project.saved_inputs() is not None and project.has_deployment())
     except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
         raise ByocError(f"cannot estimate from {path} ({type(exc).__name__}: {exc}); "
                         "run `byoc synth --force` and try again.") from None

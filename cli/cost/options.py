@@ -75,6 +75,8 @@ def options(stack: dict, values: dict[str, Any], inv: Inventory, lines: list[Lin
     """Each option against this estimate (0 and "current" when the inputs already choose it)."""
     found = []
     for choice in CHOICES:
+        if values.get("existing_vpc_id") and "nat_mode" in choice.inputs:
+            continue  # an existing VPC's NATs are its owner's: no choice of the stack's
         current = all(values.get(k) == v for k, v in choice.inputs.items())
         other = inventory(stack, {**values, **choice.inputs})
         other_lines, _warnings = price_lines(other, p, hours)

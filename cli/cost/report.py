@@ -24,6 +24,9 @@ def render(e: "Estimate") -> list[str]:
     for row in [header, *rows]:
         cells = [c.ljust(w) for c, w in zip(row[:3], widths)] + [row[3].rjust(widths[3])]
         out.append(("  " + "  ".join(cells)).rstrip())
+    if e.reused_endpoints:
+        out.append("Reused from the existing VPC (its owner's, not billed to this stack): "
+                   + ", ".join(e.reused_endpoints))
     out.append("Cost options (what each would save against this estimate):")
     width = max(len(o.option) for o in e.options)
     for o in e.options:

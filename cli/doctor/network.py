@@ -12,6 +12,7 @@ import ipaddress
 from typing import Iterable
 
 from cli.doctor import FAIL, PASS, WARN, Check
+from cli.existing_vpc import to_internet_gateway, way_out
 from constructs_lib.catalog import TASK_START_SERVICES
 
 HTTPS = 443
@@ -213,14 +214,14 @@ def routes(d) -> Check:
                           for r in active):
             problems.append(f"{where} has no route to the S3 gateway endpoint {s3['VpcEndpointId']} ({prefix})")
         default = [r for r in active if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-        if any(str(r.get("GatewayId", "")).startswith("igw-") for r in default):
+        if any(to_internet_gateway(r) for r in default):
             problems.append(f"{where} routes 0.0.0.0/0 to an internet gateway: the task subnet is public")
-        elif nat and not any(r.get("NatGatewayId") for r in default):
+        elif nat and not any(way_out(r) for r in default):
             problems.append(f"{where} has no 0.0.0.0/0 route to a NAT gateway (nat_mode = "
                             f"{d.inputs.get('nat_mode', 'single')})")
-    way_out = "a NAT route" if nat else "no NAT (nat_mode = none): the endpoints above are the only way out"
+    leaving = "a NAT route" if nat else "no NAT (nat_mode = none): the endpoints above are the only way out"
     return Check(ROUTES, FAIL if problems else PASS,
-                 "; ".join(problems) or f"S3 gateway route and {way_out} on every task subnet",
+                 "; ".join(problems) or f"S3 gateway route and {leaving} on every task subnet",
                  "re-run `byoc deploy` to restore the routes (the S3 gateway endpoint's route tables, the NAT routes)"
                  if problems else "")
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from cli.doctor import EXECUTION_MANAGED_POLICY, FAIL, PASS, WARN, Check, service_of
+from cli.doctor import EXECUTION_MANAGED_POLICY, FAIL, PASS, SKIP, WARN, Check, service_of
 from cli import policy
 from cli.tfexpr import Evaluator, ExprError
 from constructs_lib.catalog import SECRET_JSON_KEY, TASK_START_SERVICES
@@ -148,6 +148,12 @@ def static_checks(doc: dict, values: dict[str, Any] | None = None) -> list[Check
     # 3. Every endpoint a private task needs, or a NAT route (root cause 3).
     endpoints = j.all("aws_vpc_endpoint")
     present = {service_of(ep.get("service_name", "")): ep for ep in endpoints.values()}
+    # The existing VPC's own endpoints the stack reuses (byoc deploy found them with private DNS on;
+    # the live checks read them): present, though not in the JSON.
+    reused = dict((values or {}).get("existing_vpc_endpoints") or {}) if (values or {}).get("existing_vpc_id") else {}
+    for svc in reused:
+        present.setdefault(svc, {"vpc_endpoint_type": "Gateway" if svc == "s3" else "Interface",
+                                 "private_dns_enabled": svc != "s3", "reused": reused[svc]})
     missing = [s for s in TASK_START_SERVICES
                if s not in present or present[s].get("vpc_endpoint_type") != "Interface"
                or not present[s].get("private_dns_enabled")]
@@ -175,9 +181,14 @@ def static_checks(doc: dict, values: dict[str, Any] | None = None) -> list[Check
               and (r.get("ip_protocol") == "-1" or r.get("from_port", 0) <= 443 <= r.get("to_port", 0))
               and (_ref_to(r.get("cidr_ipv4"), "aws_vpc") or r.get("referenced_security_group_id")
                    or r.get("cidr_ipv4"))]
-    checks.append(Check("endpoint security group admits 443", PASS if admits else FAIL,
-                        "443 from the VPC" if admits else "no ingress rule admits 443 to the endpoints",
-                        "" if admits else "allow tcp/443 from the VPC CIDR on the endpoint security group"))
+    if sm.get("reused"):
+        checks.append(Check("endpoint security group admits 443", SKIP,
+                            f"secretsmanager is the existing VPC's {sm['reused']}: its security group is its owner's "
+                            "(the live check reads it)"))
+    else:
+        checks.append(Check("endpoint security group admits 443", PASS if admits else FAIL,
+                            "443 from the VPC" if admits else "no ingress rule admits 443 to the endpoints",
+                            "" if admits else "allow tcp/443 from the VPC CIDR on the endpoint security group"))
 
     # 5. Once locked, the readers include the execution role (the step-5 trap).
     policies = j.all("aws_secretsmanager_secret_policy")

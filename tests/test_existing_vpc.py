@@ -1,0 +1,454 @@
+"""Issue 16: deploying into an existing VPC (existing_vpc_id, existing_private_subnet_ids) and
+reusing its endpoints (existing_vpc_endpoints).
+
+Three levels:
+- the JSON, every count evaluated with ``cli.tfexpr`` (what ``byoc cost`` and ``byoc doctor`` use):
+  an existing VPC creates no network of its own, reused endpoints are not created and the secret
+  policy names the reused Secrets Manager endpoint; cost and the static doctor follow;
+- the inputs' rules, in Python and (the same rules) in Terraform;
+- against one moto server on 127.0.0.1: two VPCs made with boto3 as a platform team would (one
+  with a Secrets Manager endpoint and an S3 gateway of its own, one without), one `byoc deploy`
+  into each, then a second deploy that plans no changes; and each bad existing network refused
+  with exit 2 before anything is written or created.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import cost
+from cli.config import parse_value
+from cli.doctor import SKIP
+from cli.doctor.static import static_checks
+from cli.existing_vpc import check as check_network
+from cli.main import app
+from cli.tfexpr import Evaluator
+from stacks.inputs import BY_NAME, defaults, validate
+from test_options_network import planned
+from tfrun import aws, terraform, variables_only
+
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+VPC_ID, SUBNET_A, SUBNET_B = "vpc-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"
+SM_VPCE, S3_VPCE = "vpce-0a1b2c3d4e5f60718", "vpce-0a1b2c3d4e5f60719"
+#: The resource types of a VPC of its own: none of them in an existing VPC.
+OWN_NETWORK = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_eip", "aws_nat_gateway", "aws_route_table",
+               "aws_route", "aws_route_table_association", "aws_default_security_group"}
+
+
+def inputs(**overrides) -> dict:
+    return {**defaults(), "container_image": IMAGE, **overrides}
+
+
+def existing(**overrides) -> dict:
+    return inputs(existing_vpc_id=VPC_ID, existing_private_subnet_ids=[SUBNET_A, SUBNET_B], **overrides)
+
+
+def instances(stack: dict, values: dict, kind: str) -> dict[str, dict]:
+    """name -> body of the ``kind`` resources a plan with ``values`` creates at least once."""
+    ev = Evaluator(stack, values)
+    return {name: body for name, body in stack["resource"].get(kind, {}).items() if ev.instances(body)}
+
+
+# --------------------------------------------------------------------------- the JSON
+
+def created_kinds(stack: dict, values: dict) -> set[str]:
+    return {kind for kind in stack["resource"] if instances(stack, values, kind)}
+
+
+@pytest.mark.parametrize("nat_mode", ["per_az", "single", "none"])
+def test_an_existing_vpc_gets_no_vpc_subnets_gateways_nats_or_route_tables(stack_json, nat_mode):
+    assert created_kinds(stack_json, existing(nat_mode=nat_mode)) & OWN_NETWORK == set()
+    # ... while a VPC of its own keeps every one of them (the same addresses, counted [0]).
+    assert created_kinds(stack_json, inputs(nat_mode=nat_mode)) >= OWN_NETWORK - (
+        {"aws_eip", "aws_nat_gateway", "aws_internet_gateway", "aws_route"} if nat_mode == "none" else set())
+    assert planned(stack_json, nat_mode=nat_mode) >= {"aws_subnet.private_0[0]", "aws_route_table.private_1[0]"}
+
+
+def test_existing_vpc_and_subnets_are_read_through_data_sources_that_check_them(stack_json):
+    data = stack_json["data"]
+    assert data["aws_vpc"]["existing"]["id"] == "${var.existing_vpc_id}"
+    (dns,) = data["aws_vpc"]["existing"]["lifecycle"]["postcondition"]
+    assert dns["condition"] == "${self.enable_dns_support && self.enable_dns_hostnames}"
+    same_vpc, other_az = data["aws_subnet"]["existing_private_1"]["lifecycle"]["postcondition"]
+    assert same_vpc["condition"] == "${self.vpc_id == var.existing_vpc_id}"
+    assert other_az["condition"] == \
+        "${self.availability_zone != data.aws_subnet.existing_private_0[0].availability_zone}"
+    for values, count in ((inputs(), 0), (existing(), 1)):
+        ev = Evaluator(stack_json, values)
+        assert len(ev.instances(data["aws_vpc"]["existing"])) == count
+        assert len(ev.instances(data["aws_subnet"]["existing_private_0"])) == count
+
+
+def test_everything_else_attaches_to_the_chosen_vpc_and_subnets(stack_json):
+    locals_ = stack_json["locals"]
+    assert locals_["vpc_id"] == '${var.existing_vpc_id == "" ? aws_vpc.main[0].id : data.aws_vpc.existing[0].id}'
+    assert locals_["private_subnet_ids"] == (
+        "${concat(aws_subnet.private_0[*].id, aws_subnet.private_1[*].id, "
+        "data.aws_subnet.existing_private_0[*].id, data.aws_subnet.existing_private_1[*].id)}")
+    subnets = ["${local.private_subnet_ids[0]}", "${local.private_subnet_ids[1]}"]
+    vpc_ids = {"${local.vpc_id}", locals_["vpc_id"]}  # the flow log writes the local out (checkov)
+    resources = stack_json["resource"]
+    for kind in ("aws_security_group", "aws_vpc_endpoint", "aws_lb_target_group", "aws_flow_log"):
+        for name, body in instances(stack_json, existing(), kind).items():
+            assert body["vpc_id"] in vpc_ids, f"{kind}.{name}"
+    for name, body in instances(stack_json, existing(pinecone_privatelink_region="us-east-1"),
+                                "aws_vpc_endpoint").items():
+        assert body.get("subnet_ids", subnets) == subnets, name
+    assert resources["aws_lb"]["main"]["subnets"] == subnets
+    assert resources["aws_ecs_service"]["app"]["network_configuration"]["subnets"] == subnets
+    for zone in resources["aws_route53_zone"].values():
+        assert zone["vpc"] == [{"vpc_id": "${local.vpc_id}"}]
+    assert stack_json["output"]["vpc_id"]["value"] == "${local.vpc_id}"
+
+
+def test_reused_endpoints_are_not_created_and_the_secret_policy_names_the_reused_one(stack_json):
+    reuse = existing(existing_vpc_endpoints={"secretsmanager": SM_VPCE, "s3": S3_VPCE})
+    created = set(instances(stack_json, reuse, "aws_vpc_endpoint"))
+    assert created == {"ecr_api", "ecr_dkr", "logs", "ssm", "ec2", "sts", "kms"}
+    ev = Evaluator(stack_json, reuse)
+    (condition,) = stack_json["data"]["aws_iam_policy_document"]["secret_policy_open"]["statement"][0]["condition"]
+    assert condition["variable"] == "aws:SourceVpce"
+    assert ev.value(condition["values"]) == [SM_VPCE]
+    assert ev.value(stack_json["output"]["secretsmanager_vpce_id"]["value"]) == SM_VPCE
+    # The stack's own S3 gateway goes on the given subnets' route tables, read only when it is created.
+    tables = stack_json["data"]["aws_route_table"]
+    assert tables["existing_private_0"]["subnet_id"] == "${data.aws_subnet.existing_private_0[0].id}"
+    assert [len(Evaluator(stack_json, v).instances(tables["existing_private_1"])) for v in (inputs(), existing(), reuse)] \
+        == [0, 1, 0]
+
+
+def test_cost_counts_no_vpc_or_nat_and_lists_reused_endpoints_apart(stack_json):
+    prices = cost.load_prices()
+    reuse = cost.estimate(stack_json, existing(existing_vpc_endpoints={"secretsmanager": SM_VPCE, "s3": S3_VPCE}),
+                          prices)
+    quantities = {line.key: line.quantity for line in reuse.lines}
+    assert (quantities["nat_gateway"], quantities["public_ipv4"], quantities["interface_endpoints"]) == (0, 0, 7 * 2)
+    assert reuse.reused_endpoints == [f"s3 gateway {S3_VPCE}", f"secretsmanager {SM_VPCE}"]
+    assert not [o for o in reuse.options if o.key.startswith("nat_")]  # the VPC's NATs are its owner's
+    assert reuse.warnings == []
+    assert any(line.startswith("Reused from the existing VPC") and SM_VPCE in line for line in cost.render(reuse))
+    before_deploy = cost.estimate(stack_json, existing(), prices, endpoints_found=False)
+    assert {line.key: line.quantity for line in before_deploy.lines}["interface_endpoints"] == 8 * 2
+    assert any("counted as created here until `byoc deploy` has found them" in w for w in before_deploy.warnings)
+
+
+def test_doctor_static_checks_count_reused_endpoints_as_present(stack_json):
+    checks = {c.name: c for c in static_checks(stack_json, existing(existing_vpc_endpoints={"secretsmanager": SM_VPCE}))}
+    assert checks["endpoints a private task needs"].result == "pass"
+    assert checks["endpoint security group admits 443"].result == SKIP
+    assert SM_VPCE in checks["endpoint security group admits 443"].detail
+
+
+# --------------------------------------------------------------------------- the inputs
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"existing_vpc_id": VPC_ID}, "existing_private_subnet_ids"),  # a VPC without its subnets
+    ({"existing_private_subnet_ids": [SUBNET_A, SUBNET_B]}, "existing_private_subnet_ids"),  # subnets alone
+    ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A]}, "existing_private_subnet_ids"),
+    ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, SUBNET_A]}, "existing_private_subnet_ids"),
+    ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, "sub-1"]}, "existing_private_subnet_ids"),
+    ({"existing_vpc_id": "my-vpc", "existing_private_subnet_ids": [SUBNET_A, SUBNET_B]}, "existing_vpc_id"),
+    ({"existing_vpc_endpoints": {"secretsmanager": SM_VPCE}}, "existing_vpc_endpoints"),  # without a VPC
+    ({**{"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, SUBNET_B]},
+      "existing_vpc_endpoints": {"dynamodb": SM_VPCE}}, "existing_vpc_endpoints"),
+])
+def test_bad_existing_network_inputs_name_their_field(overrides, field):
+    assert [e.field for e in validate(inputs(**overrides))] == [field]
+
+
+def test_existing_network_inputs_are_valid_together():
+    assert validate(existing(existing_vpc_endpoints={"secretsmanager": SM_VPCE, "s3": S3_VPCE})) == []
+
+
+def test_endpoint_map_comes_from_a_flag_as_pairs_or_json():
+    spec = BY_NAME["existing_vpc_endpoints"]
+    assert parse_value(spec, f"secretsmanager={SM_VPCE},s3={S3_VPCE}", "--existing-vpc-endpoints") == \
+        parse_value(spec, json.dumps({"secretsmanager": SM_VPCE, "s3": S3_VPCE}), "x") == \
+        {"secretsmanager": SM_VPCE, "s3": S3_VPCE}
+
+
+@pytest.mark.terraform
+def test_terraform_refuses_the_same_bad_inputs(stack_json, tmp_path, terraform_rc):
+    folder = variables_only(stack_json, tmp_path)
+    for overrides, field in (({"existing_vpc_id": VPC_ID}, "existing_private_subnet_ids"),
+                             ({"existing_vpc_endpoints": {"secretsmanager": SM_VPCE}}, "existing_vpc_endpoints")):
+        values = inputs(**overrides)
+        (folder / "bad.tfvars.json").write_text(json.dumps({k: values[k] for k in (*overrides, "container_image")}))
+        proc = terraform(folder, {}, "plan", "-input=false", "-no-color", "-var-file=bad.tfvars.json", ok=(1,))
+        message = next(e.message for e in validate(values) if e.field == field)
+        assert " ".join(message.split()[:6]) in " ".join(proc.stderr.split()), proc.stderr
+
+
+# --------------------------------------------------------------------------- against moto
+
+def _vpc(ec2, cidr: str, *, dns: bool = True) -> str:
+    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    if dns:
+        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    return vpc
+
+
+def _private_subnet(ec2, vpc: str, cidr: str, az: str, nat: str | None) -> tuple[str, str]:
+    """A subnet with a route table of its own, whose way out is ``nat`` (or none)."""
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    if nat:
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    return subnet, table
+
+
+def _platform_vpc(ec2, octet: int, *, endpoints: bool) -> dict:
+    """A VPC as a platform team hands it over: DNS on, a public subnet with a NAT gateway, two
+    private subnets (two AZs) routed through it; with ``endpoints``, also a Secrets Manager
+    interface endpoint (private DNS) and an S3 gateway on the private route tables."""
+    cidr = f"10.{octet}.0.0/16"
+    vpc = _vpc(ec2, cidr)
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{octet}.100.0/24", AvailabilityZone="us-east-1a")
+    public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=public_table, SubnetId=public["Subnet"]["SubnetId"])
+    ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    nat = ec2.create_nat_gateway(SubnetId=public["Subnet"]["SubnetId"],
+                                 AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])["NatGateway"]["NatGatewayId"]
+    (a, table_a), (b, table_b) = (_private_subnet(ec2, vpc, f"10.{octet}.{i + 1}.0/24", az, nat)
+                                  for i, az in enumerate(("us-east-1a", "us-east-1b")))
+    found = {"vpc": vpc, "cidr": cidr, "subnets": [a, b], "tables": [table_a, table_b]}
+    if endpoints:
+        group = ec2.create_security_group(GroupName="platform-endpoints", Description="endpoints", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": cidr}]}])
+        found["secretsmanager"] = ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName="com.amazonaws.us-east-1.secretsmanager", VpcEndpointType="Interface",
+            SubnetIds=[a, b], SecurityGroupIds=[group], PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
+        found["s3"] = ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway",
+            RouteTableIds=[table_a, table_b])["VpcEndpoint"]["VpcEndpointId"]
+    return found
+
+
+def _invoke(env: dict, *args: str, input: str | None = None):
+    return CliRunner().invoke(app, list(args), env=env, input=input)
+
+
+def _deploy(project: Path, env: dict, app_name: str, vpc: dict):
+    return _invoke(env, "deploy", "-C", str(project), "--container-image", IMAGE, "--app-name", app_name,
+                   "--existing-vpc-id", vpc["vpc"], "--existing-private-subnet-ids", ",".join(vpc["subnets"]), "-y")
+
+
+def _state(project: Path) -> dict:
+    return json.loads((project / "terraform.byoc.tfstate").read_text())
+
+
+def _managed(state: dict) -> dict[str, dict]:
+    """address -> attributes of every managed resource instance in ``state``."""
+    return {f"{r['type']}.{r['name']}" + (f"[{i['index_key']}]" if "index_key" in i else ""): i["attributes"]
+            for r in state["resources"] if r["mode"] == "managed" for i in r["instances"]}
+
+
+@pytest.fixture(scope="module")
+def vpcs(aws_env_module) -> dict:
+    ec2 = aws(aws_env_module, "ec2")
+    return {"reuse": _platform_vpc(ec2, 30, endpoints=True), "fresh": _platform_vpc(ec2, 31, endpoints=False)}
+
+
+def _deployment(synthesized_project, tmp_path_factory, env, name: str, vpc: dict, *, secret: bool) -> dict:
+    project = tmp_path_factory.mktemp(name) / "project"
+    shutil.copytree(synthesized_project, project)
+    ec2 = aws(env, "ec2")
+    default_group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["vpc"]]},
+                                                          {"Name": "group-name", "Values": ["default"]}])
+    first = _deploy(project, env, f"exvpc-{name}", vpc)
+    assert first.exit_code == 0, first.output
+    state = _state(project)
+    if secret:
+        put = _invoke(env, "secret", "put", "-C", str(project), input="pcsk-existing-vpc-test\n")
+        assert put.exit_code == 0, put.output
+    second = _deploy(project, env, f"exvpc-{name}", vpc)
+    return {"project": project, "env": env, "vpc": vpc, "first": first.output, "second": second,
+            "state": state, "outputs": {k: v["value"] for k, v in state["outputs"].items()},
+            "default_group_before": default_group["SecurityGroups"]}
+
+
+@pytest.fixture(scope="module")
+def reused(synthesized_project, tmp_path_factory, aws_env_module, vpcs) -> dict:
+    """`byoc deploy` into the VPC with its own Secrets Manager endpoint and S3 gateway, `secret
+    put` (so that doctor sees running tasks), and `byoc deploy` again."""
+    return _deployment(synthesized_project, tmp_path_factory, aws_env_module, "reuse", vpcs["reuse"], secret=True)
+
+
+@pytest.fixture(scope="module")
+def fresh(synthesized_project, tmp_path_factory, aws_env_module, vpcs) -> dict:
+    """`byoc deploy` into the VPC without endpoints, and `byoc deploy` again."""
+    return _deployment(synthesized_project, tmp_path_factory, aws_env_module, "fresh", vpcs["fresh"], secret=False)
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_deploy_says_which_endpoints_it_reuses_and_which_it_creates(reused, fresh):
+    vpc = reused["vpc"]
+    assert (f"VPC endpoints: reusing the VPC's secretsmanager ({vpc['secretsmanager']}), s3 gateway ({vpc['s3']}); "
+            "creating ecr.api, ecr.dkr, logs, ssm, ec2, sts, kms.") in reused["first"]
+    assert ("VPC endpoints: reusing the VPC's none; creating ecr.api, ecr.dkr, logs, ssm, ec2, sts, secretsmanager, "
+            "kms, s3 gateway.") in fresh["first"]
+    assert f"Existing VPC {vpc['vpc']}: subnets {vpc['subnets'][0]} (us-east-1a)" in reused["first"]
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_a_second_deploy_plans_no_changes_in_either_vpc(reused, fresh):
+    for deployment in (reused, fresh):
+        assert deployment["second"].exit_code == 0, deployment["second"].output
+        assert "No changes: the deployment already matches these inputs." in deployment["second"].output
+        # ... and finds the same endpoints again: its own are never taken for the VPC's.
+        first_line = next(line for line in deployment["first"].splitlines() if line.startswith("VPC endpoints:"))
+        assert first_line in deployment["second"].output
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_state_holds_no_network_of_its_own_and_no_reused_endpoint(reused, fresh):
+    for deployment in (reused, fresh):
+        kinds = {address.split(".")[0] for address in _managed(deployment["state"])}
+        assert kinds & OWN_NETWORK == set(), kinds
+    assert not [a for a in _managed(reused["state"]) if a.startswith(("aws_vpc_endpoint.secretsmanager",
+                                                                      "aws_vpc_endpoint.s3"))]
+    assert {"aws_vpc_endpoint.secretsmanager[0]", "aws_vpc_endpoint.s3[0]"} <= set(_managed(fresh["state"]))
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_secret_policy_names_the_reused_endpoint_or_the_created_one(reused, fresh):
+    for deployment, expected in ((reused, reused["vpc"]["secretsmanager"]),
+                                 (fresh, _managed(fresh["state"])["aws_vpc_endpoint.secretsmanager[0]"]["id"])):
+        outputs = deployment["outputs"]
+        assert outputs["secretsmanager_vpce_id"] == expected
+        policy = json.loads(aws(deployment["env"], "secretsmanager").get_resource_policy(
+            SecretId=outputs["byoc_secret_arn"])["ResourcePolicy"])
+        (deny,) = [s for s in policy["Statement"] if s["Sid"] == "DenyReadOutsideVpcEndpoint"]
+        assert deny["Condition"] == {"StringNotEquals": {"aws:SourceVpce": expected}}
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_everything_attaches_to_the_given_vpc_and_subnets(reused, fresh):
+    for deployment in (reused, fresh):
+        vpc, outputs, ec2 = deployment["vpc"], deployment["outputs"], aws(deployment["env"], "ec2")
+        assert outputs["vpc_id"] == vpc["vpc"] and outputs["private_subnet_ids"] == vpc["subnets"]
+        managed = _managed(deployment["state"])
+        assert {managed[a]["vpc_id"] for a in managed if a.startswith(("aws_security_group.", "aws_vpc_endpoint.",
+                                                                       "aws_flow_log."))} == {vpc["vpc"]}
+        assert sorted(managed["aws_lb.main"]["subnets"]) == sorted(vpc["subnets"])
+        assert sorted(managed["aws_ecs_service.app"]["network_configuration"][0]["subnets"]) == sorted(vpc["subnets"])
+        endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["vpc"]]}])["VpcEndpoints"]
+        services = [e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints]
+        assert services.count("secretsmanager") == services.count("s3") == 1  # none twice
+        # The VPC's default security group is its owner's: untouched.
+        after = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["vpc"]]},
+                                                      {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+        assert after == deployment["default_group_before"]
+    s3 = _managed(fresh["state"])["aws_vpc_endpoint.s3[0]"]
+    assert sorted(s3["route_table_ids"]) == sorted(fresh["vpc"]["tables"])
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_doctor_and_cost_follow_the_existing_vpc(reused):
+    result = _invoke(reused["env"], "doctor", "-C", str(reused["project"]), "--json")
+    report = json.loads(result.output)
+    assert [c for c in report["static"] + report["live"] if c["result"] == "fail"] == [], result.output
+    live = {c["name"]: c for c in report["live"]}
+    assert live["VPC endpoints available with private DNS"]["result"] == "pass"
+    assert live["route tables: S3 gateway and the way out"]["result"] == "pass"
+    estimate = json.loads(_invoke(reused["env"], "cost", "-C", str(reused["project"]), "--json").output)
+    quantities = {line["key"]: line["quantity"] for line in estimate["lines"]}
+    assert (quantities["nat_gateway"], quantities["public_ipv4"]) == (0, 0)
+    assert estimate["reused_endpoints"] == [f"s3 gateway {reused['vpc']['s3']}",
+                                            f"secretsmanager {reused['vpc']['secretsmanager']}"]
+
+
+@pytest.fixture(scope="module")
+def bad_networks(aws_env_module) -> dict[str, tuple[str, list[str]]]:
+    """Existing networks byoc must refuse, by what is wrong: (vpc id, subnet ids)."""
+    ec2 = aws(aws_env_module, "ec2")
+    good = _platform_vpc(ec2, 40, endpoints=False)
+    no_dns = _vpc(ec2, "10.41.0.0/16", dns=False)
+    no_dns_subnets = [_private_subnet(ec2, no_dns, f"10.41.{i}.0/24", az, None)[0]
+                      for i, az in ((1, "us-east-1a"), (2, "us-east-1b"))]
+    other = _platform_vpc(ec2, 42, endpoints=False)
+    same_az = _private_subnet(ec2, good["vpc"], "10.40.3.0/24", "us-east-1a", None)[0]
+    public, public_table = _private_subnet(ec2, good["vpc"], "10.40.4.0/24", "us-east-1b", None)
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=good["vpc"])
+    ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    no_nat = [_private_subnet(ec2, good["vpc"], f"10.40.{i}.0/24", az, None)[0]
+              for i, az in ((5, "us-east-1a"), (6, "us-east-1b"))]
+    a, b = good["subnets"]
+    return {
+        "missing": ("vpc-0123456789abcdef0", [a, b]),
+        "dns": (no_dns, no_dns_subnets),
+        "other_vpc": (good["vpc"], [a, other["subnets"][1]]),
+        "same_az": (good["vpc"], [a, same_az]),
+        "public": (good["vpc"], [a, public]),
+        "no_nat": (good["vpc"], no_nat),
+    }
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+@pytest.mark.parametrize("case, field, fix", [
+    ("missing", "existing_vpc_id", "does not exist in us-east-1"),
+    ("dns", "existing_vpc_id", "aws ec2 modify-vpc-attribute --vpc-id"),
+    ("other_vpc", "existing_private_subnet_ids", "give two private subnets of"),
+    ("same_az", "existing_private_subnet_ids", "give subnets in two different availability zones"),
+    ("public", "existing_private_subnet_ids", "give private subnets (no route to an internet gateway"),
+    ("no_nat", "existing_private_subnet_ids", "or set nat_mode = none to accept no way out"),
+])
+def test_a_bad_existing_network_is_refused_before_anything_changes(bad_networks, aws_env_module, tmp_path, case,
+                                                                    field, fix):
+    vpc, subnets = bad_networks[case]
+    ec2 = aws(aws_env_module, "ec2")
+    groups_before = len(ec2.describe_security_groups()["SecurityGroups"])
+    result = _deploy(tmp_path, aws_env_module, "exvpc-bad", {"vpc": vpc, "subnets": subnets})
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"byoc: error: {field}: "), line
+    assert fix in line, line
+    assert list(tmp_path.iterdir()) == []  # no synth, no .byoc: nothing written
+    assert len(ec2.describe_security_groups()["SecurityGroups"]) == groups_before  # nothing created
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+def test_no_way_out_is_accepted_with_nat_mode_none(bad_networks, aws_env_module):
+    from cli.aws import AwsTarget
+
+    vpc, subnets = bad_networks["no_nat"]
+    network = check_network(AwsTarget("us-east-1", aws_env_module["AWS_ENDPOINT_URL"]),
+                            inputs(existing_vpc_id=vpc, existing_private_subnet_ids=subnets, nat_mode="none"))
+    assert network.way_out is False and "no way out to the internet (nat_mode = none accepts that)" in network.lines[0]
+
+
+@pytest.mark.terraform
+@pytest.mark.emulator
+@pytest.mark.parametrize("case, message", [
+    ("dns", "existing_vpc_id: the VPC needs enableDnsSupport and enableDnsHostnames on"),
+    ("other_vpc", "existing_private_subnet_ids: entry 1 is a subnet of another VPC"),
+    ("same_az", "existing_private_subnet_ids: both subnets are in one availability zone"),
+])
+def test_plain_terraform_plan_stops_on_the_same_bad_networks(bad_networks, aws_env_module, project_copy_module,
+                                                             case, message):
+    stack_dir = project_copy_module / "cdktf.out" / "stacks" / "byoc"
+    if not (stack_dir / ".terraform").is_dir():
+        terraform(stack_dir, aws_env_module, "init", "-input=false", "-no-color")
+    vpc, subnets = bad_networks[case]
+    proc = terraform(stack_dir, aws_env_module, "plan", "-input=false", "-no-color", "-var",
+                     f"container_image={IMAGE}", "-var", f"existing_vpc_id={vpc}", "-var",
+                     f"existing_private_subnet_ids={json.dumps(subnets)}", ok=(1,))
+    assert message in " ".join(proc.stderr.split()), proc.stderr[-3000:]
