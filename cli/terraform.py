@@ -36,7 +36,7 @@ MIRROR_ENV = "BYOC_PROVIDER_MIRROR"
 def terraform_binary() -> str:
     path = shutil.which("terraform")
     if not path:
-        raise ByocError("terraform is not on PATH: install Terraform >= 1.9 "
+        raise ByocError("terraform is not on PATH: install Terraform >= 1.10 "
                         "(https://developer.hashicorp.com/terraform/install) and run the command again.")
     return path
 
