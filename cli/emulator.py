@@ -356,6 +356,15 @@ def _with_byoc_routes(app):
     return wsgi
 
 
+def _serve_without_signals(server) -> None:
+    """Serve with SIGINT and SIGTERM blocked in this thread (and the request threads it starts,
+    which inherit its mask): the kernel may deliver a process signal to any thread that does not
+    block it, and Python acts on it only in the main thread — a Ctrl-C taken by a serving thread
+    left ``byoc emulator``'s main thread asleep (seen under load in CI)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    server.serve_forever()
+
+
 @contextmanager
 def running(port: int | None = None) -> Iterator[Emulator]:
     """Start a moto server on 127.0.0.1 (a free port unless given); stop it on exit."""
@@ -368,7 +377,7 @@ def running(port: int | None = None) -> Iterator[Emulator]:
     port = port or free_port()
     server = make_server(HOST, port, _with_byoc_routes(DomainDispatcherApplication(create_backend_app)), True,
                          request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=_serve_without_signals, args=(server,), daemon=True)
     thread.start()
     # moto keeps its accounts in process-global backends, so a second emulator in the same process
     # would see the first one's resources: every emulator starts as an empty AWS.

@@ -413,8 +413,8 @@ def emulator(port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a fr
         typer.echo(f"  export AWS_ENDPOINT_URL={emu.endpoint_url} " +
                    " ".join(f"{k}={v}" for k, v in EMULATOR_ENV.items() if k != "AWS_SESSION_TOKEN"))
         try:
-            while True:
-                time.sleep(3600)
+            while True:  # short sleeps: a signal is acted on when the main thread next runs
+                time.sleep(0.5)
         except KeyboardInterrupt as exc:
             typer.echo("Emulator stopped.")
             if isinstance(exc, Terminated):

@@ -162,7 +162,13 @@ class Terraform:
         messages: list[dict] = []
         raw: list[str] = []
         errors: list[str] = []
-        drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+        def drain_stderr() -> None:
+            # Signals go to the main thread, which passes them on to terraform: a Ctrl-C the kernel
+            # delivered to this thread would wait for terraform's next line of output.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            errors.extend(proc.stderr)
+
+        drain = threading.Thread(target=drain_stderr, daemon=True)
         drain.start()
         interrupted: KeyboardInterrupt | None = None
 

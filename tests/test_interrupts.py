@@ -1,8 +1,8 @@
 """Ctrl-C and concurrent runs, with real processes, real terraform and a moto server.
 
-One `byoc deploy` is started and, while it runs: a second deploy must fail fast with a lock
-message and leave the state alone; then SIGINT must stop the first one with a clear message,
-the state saved and the lock released; the next deploy is stopped by SIGTERM (a cancelled CI
+One `byoc deploy` is stopped by SIGINT while it applies: a clear message, the state saved, the
+lock released. While another terraform run holds the state lock, a deploy must fail fast with a
+lock message and leave the state alone. The next deploy is stopped by SIGTERM (a cancelled CI
 job) the same way, exit 143; a last deploy then converges with no duplicates.
 """
 
@@ -47,31 +47,45 @@ def _read_until(proc: subprocess.Popen, seen: list[str], pattern: str, deadline:
     return False
 
 
+def _lock_file(project: Path) -> Path:
+    """Where terraform's local backend records who holds the state lock."""
+    return project / ".terraform.byoc.tfstate.lock.info"
+
+
 @pytest.fixture(scope="module")
 def interrupted_run(synthesized_project, tmp_path_factory, emulator_module):
     project = tmp_path_factory.mktemp("interrupt") / "project"
     shutil.copytree(synthesized_project, project)
     env = {**os.environ, **emulator_module.env()}
     cmd = [_byoc(), "deploy", "-C", str(project), "--container-image", IMAGE, "-y"]
+    # Every signal is sent the moment its trigger line is read: the output is read as it is
+    # written, so the run is then still where the line says (a line read late from the pipe's
+    # backlog would describe a run that may have finished meanwhile).
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen: list[str] = []
-    # The state lock is taken when terraform starts planning: a second deploy from then on must
-    # be refused. Started then (not once resources are created) so that the first one still has
-    # the whole apply ahead of it when the second gives up, however slow the machine.
-    assert _read_until(first, seen, r"Plan: \d+ to add", time.monotonic() + 240), "".join(seen)
-    started = time.monotonic()
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    second_seconds = time.monotonic() - started
-    # SIGINT once some resources exist, so there is state to save.
-    assert _read_until(first, seen, r"^\[([3-9]|\d\d+)/\d+\]", time.monotonic() + 240), "".join(seen)
+    assert _read_until(first, seen, r"^\[([3-9]|\d\d+)/\d+\]", time.monotonic() + 300), "".join(seen)
     first.send_signal(signal.SIGINT)  # to byoc only, as a terminal's Ctrl-C reaches the foreground
     rest, _ = first.communicate(timeout=300)
     state_after_interrupt = json.loads((project / "terraform.byoc.tfstate").read_text())
     lock_left = [p.name for p in project.rglob("*.lock.info")]
+    # Another terraform run holds the state lock for as long as the test needs: a plain
+    # `terraform apply` waiting at its question (the interrupted deploy left changes to make).
+    stack_dir = project / "cdktf.out" / "stacks" / "byoc"
+    holder = subprocess.Popen(["terraform", "apply", "-input=true", "-no-color", "-var-file=../../../.byoc/inputs.tfvars.json"],
+                              cwd=stack_dir, env={**env, "TF_IN_AUTOMATION": "1"}, stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 240
+    while not _lock_file(project).exists() and holder.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _lock_file(project).exists(), "terraform apply never took the state lock"
+    started = time.monotonic()
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    second_seconds = time.monotonic() - started
+    holder.communicate("no\n", timeout=120)  # not approved: it changes nothing and lets go of the lock
     # The next deploy is cancelled the way CI cancels a job: SIGTERM, once it creates resources.
     third = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     third_seen: list[str] = []
-    assert _read_until(third, third_seen, r"^\[\d+/\d+\]", time.monotonic() + 240), "".join(third_seen)
+    assert _read_until(third, third_seen, r"^\[\d+/\d+\]", time.monotonic() + 300), "".join(third_seen)
     third.send_signal(signal.SIGTERM)
     third_rest, _ = third.communicate(timeout=300)
     state_after_term = json.loads((project / "terraform.byoc.tfstate").read_text())
@@ -85,7 +99,7 @@ def interrupted_run(synthesized_project, tmp_path_factory, emulator_module):
             "state_final": json.loads((project / "terraform.byoc.tfstate").read_text())}
 
 
-def test_second_deploy_while_one_runs_fails_fast_with_a_lock_message(interrupted_run):
+def test_deploy_while_another_terraform_run_holds_the_lock_fails_fast_with_a_lock_message(interrupted_run):
     second = interrupted_run["second"]
     assert second.returncode == 1, second.stdout + second.stderr
     assert "the state is locked by another byoc or terraform run" in second.stderr
