@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,15 @@ REPO = Path(__file__).resolve().parents[1]
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 #: The shared deployment's BYOC trust settings (pinecone_aws_account_id, pinecone_external_id).
 TRUST_ACCOUNT, TRUST_EXTERNAL_ID = "111122223333", "byoc-scan-external-id"
+
+
+def pytest_configure(config):
+    """A runner may start the suite with SIGINT ignored (a background job of a non-interactive
+    shell, e.g. `nohup bash .ci/run &`), and an ignored signal stays ignored in every process
+    started from here. The interrupt tests play a terminal's Ctrl-C, so byoc must start as a
+    terminal's foreground job would: with SIGINT at its default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
