@@ -359,8 +359,8 @@ def _with_byoc_routes(app):
 def _serve_without_signals(server) -> None:
     """Serve with SIGINT and SIGTERM blocked in this thread (and the request threads it starts,
     which inherit its mask): the kernel may deliver a process signal to any thread that does not
-    block it, and Python acts on it only in the main thread — a Ctrl-C taken by a serving thread
-    left ``byoc emulator``'s main thread asleep (seen under load in CI)."""
+    block it, and Python acts on it only in the main thread, so a Ctrl-C taken by a serving
+    thread would leave ``byoc emulator``'s main thread asleep."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     server.serve_forever()
 
