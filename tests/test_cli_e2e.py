@@ -148,3 +148,37 @@ def test_lockdown_keeps_earlier_readers_until_removed_and_refuses_other_accounts
     assert removed.exit_code == 0, removed.output
     assert "Readers after:  " + ", ".join(roles) in removed.output
     assert sorted(readers()) == sorted(roles)
+
+
+#: The resources that gained a ``count`` with deploy-into-an-existing-VPC (issue 16), found by
+#: comparing the JSON before and after: a deployment made earlier holds them without an index.
+GAINED_COUNT = ["aws_default_security_group.default", "aws_route_table.private_0", "aws_route_table.private_1",
+                "aws_route_table_association.private_0_subnet", "aws_route_table_association.private_1_subnet",
+                "aws_subnet.private_0", "aws_subnet.private_1", "aws_vpc.main", "aws_vpc_endpoint.ecr_api",
+                "aws_vpc_endpoint.ecr_dkr", "aws_vpc_endpoint.logs", "aws_vpc_endpoint.s3",
+                "aws_vpc_endpoint.secretsmanager"]
+
+
+def test_a_deployment_of_the_earlier_layout_upgrades_by_moves_only(deployed_stack, tmp_path):
+    """The shared deployment's state as the earlier layout recorded it (the same objects, without
+    the [0] that count gives), planned with today's JSON: terraform moves each to [0] by
+    itself and changes, replaces or destroys nothing."""
+    from tfrun import terraform
+
+    state = deployed_stack.state()
+    for resource in state["resources"]:
+        if f"{resource['type']}.{resource['name']}" in GAINED_COUNT and resource["mode"] == "managed":
+            assert [i.get("index_key") for i in resource["instances"]] == [0], resource["name"]
+            for instance in resource["instances"]:
+                del instance["index_key"]
+            resource.pop("each", None)
+    earlier = tmp_path / "earlier.tfstate"
+    earlier.write_text(json.dumps(state))
+    stack_dir = deployed_stack.project / "cdktf.out" / "stacks" / "byoc"
+    plan = tmp_path / "upgrade.tfplan"
+    terraform(stack_dir, deployed_stack.env, "plan", "-input=false", "-refresh=false", "-lock=false",
+              f"-state={earlier}", "-var-file=../../../.byoc/inputs.tfvars.json", f"-out={plan}")
+    changes = json.loads(terraform(stack_dir, deployed_stack.env, "show", "-json", str(plan)).stdout)["resource_changes"]
+    assert [c["address"] for c in changes if c["change"]["actions"] != ["no-op"]] == []
+    moves = {c["previous_address"]: c["address"] for c in changes if c.get("previous_address")}
+    assert moves == {address: f"{address}[0]" for address in GAINED_COUNT}
