@@ -37,6 +37,39 @@ ENV_PREFIX = "BYOC_"
 ENV_NAME_RE = r"^[a-z][a-z0-9-]{0,15}$"
 
 
+class Unreadable(Exception):
+    """A file that exists but cannot be read as what it should be; the message says why, in words
+    that follow the file's name ("is a folder, not a file", "is not valid JSON, ...")."""
+
+
+def read_text(path: Path) -> str | None:
+    """``path`` as UTF-8 text; None when there is no such file. Every file byoc reads can be
+    damaged, and each caller says what that means for its own file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise Unreadable("is a folder, not a file") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot be read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})") from None
+
+
+def read_json(path: Path) -> Any:
+    """``path`` as JSON (None when there is no such file, or it is empty)."""
+    text = read_text(path)
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise Unreadable(f"is not valid JSON, perhaps cut short ({exc.msg} at character {exc.pos})") from None
+
+
 @dataclass(frozen=True)
 class Project:
     """One environment of a project folder: its stack, state and what byoc keeps for it.
@@ -100,23 +133,12 @@ class Project:
         """The local state file, parsed; None when there is none (or it is empty, which terraform
         reads as no state). A file that exists but cannot be read is an error, never "nothing
         deployed": that answer would invite a second deployment next to the first."""
-        path = self.state_file
         try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
+            state = read_json(self.state_file)  # empty: terraform reads it as no state too
+        except Unreadable as exc:
+            raise self._damaged_state(f"it {exc}") from None
+        if state is None:
             return None
-        except IsADirectoryError:
-            raise self._damaged_state("it is a folder, not a file") from None
-        except OSError as exc:
-            raise self._damaged_state(f"it cannot be read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise self._damaged_state("it is not UTF-8 text") from None
-        if not text.strip():
-            return None
-        try:
-            state = json.loads(text)
-        except ValueError as exc:
-            raise self._damaged_state(f"it is not valid JSON, perhaps cut short ({exc.msg} at character {exc.pos})") from None
         if not isinstance(state, dict) or not isinstance(state.get("version"), int):
             raise self._damaged_state("it is JSON but not a Terraform state (no version)")
         if not isinstance(state.get("resources", []), list) or not isinstance(state.get("outputs", {}), dict):
@@ -147,17 +169,12 @@ class Project:
         where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
         fix = ("restore it, or delete it and run `byoc deploy` again with the same inputs (then `byoc lockdown` "
                "again, whose reader list it kept)")
-        try:
-            values = json.loads(path.read_bytes().decode("utf-8"))
-        except FileNotFoundError:
+        if not path.exists():
             return None
-        except IsADirectoryError:
-            raise ByocError(f"{where} is a folder, not the inputs of the last deploy: {fix}.") from None
-        except OSError as exc:
-            raise ByocError(f"{where} cannot be read ({exc.strerror}): {fix}.") from None
-        except ValueError as exc:  # not UTF-8, or not JSON
-            raise ByocError(f"{where} is damaged ({'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else 'not valid JSON'}): "
-                            f"{fix}.") from None
+        try:
+            values = read_json(path)
+        except Unreadable as exc:
+            raise ByocError(f"{where} is damaged (it {exc}): {fix}.") from None
         if not isinstance(values, dict):
             raise ByocError(f"{where} is damaged (not a JSON object of inputs): {fix}.")
         problems = [p for p in validate({k: v for k, v in values.items() if k in BY_NAME}) if p.field in values]
@@ -175,19 +192,12 @@ class Project:
 def read_config(path: Path) -> dict[str, Any]:
     """byoc.toml as a whole: stack inputs at the top, optional ``[backend]`` and ``[env.<name>]``."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        text = read_text(path)
+    except Unreadable as exc:
+        raise InputError(f"{path.name}: {exc}; fix it or remove it (byoc.toml is an optional TOML file of stack "
+                         "inputs, in UTF-8).") from None
+    if text is None:
         return {}
-    except IsADirectoryError:
-        raise InputError(f"{path.name}: is a folder, not a file; rename or remove it (byoc.toml is a TOML file "
-                         "of stack inputs, and optional).") from None
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror}); fix its permissions or remove it.") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
-                         "save it as UTF-8 (TOML files are UTF-8).") from None
     if "\x00" in text:
         raise InputError(f"{path.name}: holds binary data (a NUL byte), not TOML; restore the file or delete it.")
     try:

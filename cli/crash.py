@@ -22,6 +22,8 @@ from typing import Iterator
 from cli.errors import Terminated
 
 _project: list[Path] = []
+#: byoc's own packages: the innermost frame in one of them is where a bug is reported.
+_PACKAGES = ("cli", "stacks", "constructs_lib")
 
 
 def remember_project(root: Path) -> None:
@@ -51,8 +53,7 @@ def terminate_like_ctrl_c() -> Iterator[None]:
 def crash_report(exc: BaseException) -> str:
     """One line for a bug in byoc: the exception, where it was raised, and the traceback's file."""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if f"{os.sep}cli{os.sep}" in f.filename or f"{os.sep}stacks{os.sep}" in f.filename
-            or f"{os.sep}constructs_lib{os.sep}" in f.filename]
+    ours = [f for f in frames if any(f"{os.sep}{package}{os.sep}" in f.filename for package in _PACKAGES)]
     where = ""
     if ours or frames:
         frame = (ours or frames)[-1]

@@ -166,8 +166,6 @@ def _restore(s: Session, tf, values: dict[str, Any], previous: list[str], option
 def _aws_verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
     """AWS's policy simulator on every reader (``cli/doctor/evaluator.py``): what it denies that
     the lock-down allows. Where the simulator cannot be asked (moto, or no permission), say so."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from cli.doctor.evaluator import NotChecked, read_verdicts
 
     try:
@@ -175,7 +173,7 @@ def _aws_verdicts(s: Session, region: str, outputs: dict[str, Any], readers: lis
     except NotChecked as exc:
         say(f"AWS's policy simulator: not checked by AWS's evaluator ({exc}).")
         return []
-    except (ClientError, BotoCoreError) as exc:
+    except aws_errors() as exc:
         raise aws_error(exc, "asking IAM's policy simulator") from None
     wrong = [f"{v.line()} (expected {v.expected})" for v in verdicts if not v.ok]
     say("AWS's policy simulator: " + ("; ".join(wrong) if wrong else

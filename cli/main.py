@@ -245,8 +245,6 @@ def lockdown(project_dir: ProjectDir = Path("."), env: EnvName = None,
     drops them (the list before and after is printed when it changes), so running it again
     changes nothing. A principal of another account is refused: the KMS key trusts only this one.
     """
-    locking.check_principals(list(principal or []))
-    locking.check_principals(list(remove_principal or []), "--remove-principal")
     s = _session(project_dir, "lockdown", endpoint_url, provider_mirror, env)
     locking.lockdown(s, list(principal or []), auto_approve=auto_approve, verify_start=not no_verify_start,
                      options=RollOptions(timeout=wait_timeout), remove=list(remove_principal or []), reset=reset)

@@ -22,6 +22,11 @@ from constructs_lib.catalog import SECRET_JSON_KEY
 MAX_SECRET_BYTES = 65_536
 
 
+def secret_document(value: str) -> str:
+    """What the secret holds: the key under the JSON key that ``valueFrom`` names."""
+    return json.dumps({SECRET_JSON_KEY: value})
+
+
 def check_secret_value(value: str) -> str:
     """The key without surrounding whitespace (a pasted newline is not part of it), checked before
     any AWS call: not empty, one line of printable characters (an API key has no line break or
@@ -37,7 +42,7 @@ def check_secret_value(value: str) -> str:
         kind = "a line break" if value[bad] in "\r\n" else "a tab or control character"
         raise InputError(f"secret value: holds {kind} at character {bad + 1}; an API key is one line of printable "
                          "characters: pipe a file holding only the key (byoc secret put < key.txt).")
-    size = len(json.dumps({SECRET_JSON_KEY: value}).encode("utf-8"))
+    size = len(secret_document(value).encode("utf-8"))
     if size > MAX_SECRET_BYTES:
         raise InputError(f"secret value: too long for Secrets Manager (stored as JSON it would be {size:,} bytes; "
                          f"a secret holds at most {MAX_SECRET_BYTES:,}); pipe only the API key.")
@@ -89,7 +94,7 @@ def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> 
     values, outputs, target, arn = _deployed(s)
     try:
         resp = target.client("secretsmanager").put_secret_value(
-            SecretId=arn, SecretString=json.dumps({SECRET_JSON_KEY: value}))
+            SecretId=arn, SecretString=secret_document(value))
     except aws_errors() as exc:
         raise aws_error(exc, "storing the secret value") from None
     version = resp.get("VersionId", "?")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import constructs_lib
 import stacks
-from cli.config import Project
+from cli.config import Project, Unreadable, read_json
 from cli.errors import ByocError
 
 #: Distributions whose code renders the JSON; a version change is a re-synth.
@@ -71,16 +71,16 @@ def is_fresh(project: Project) -> bool:
     disposable: when it is damaged (not JSON, not UTF-8, a folder...) byoc says so on stderr
     and synthesizes again, which writes a good one."""
     path = project.state_dir / CACHE_FILE
-    try:
-        cache = json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return False
-    except (OSError, ValueError):
+    if path.is_dir():  # it could not be rewritten
+        raise ByocError(f"{path.relative_to(project.root)} is a folder, not byoc's synth record: remove it "
+                        "(byoc rewrites it) and run the command again.")
+    try:
+        cache = read_json(path)
+    except Unreadable:
         cache = None
     if not isinstance(cache, dict):
-        if path.is_dir():  # it could not be rewritten
-            raise ByocError(f"{path.relative_to(project.root)} is a folder, not byoc's synth record: remove it "
-                            "(byoc rewrites it) and run the command again.")
         print(f"byoc: {path.relative_to(project.root)} is damaged; synthesizing again (it is rewritten).",
               file=sys.stderr)
         return False

@@ -162,6 +162,7 @@ class Terraform:
         messages: list[dict] = []
         raw: list[str] = []
         errors: list[str] = []
+
         def drain_stderr() -> None:
             # Signals go to the main thread, which passes them on to terraform: a Ctrl-C the kernel
             # delivered to this thread would wait for terraform's next line of output.
