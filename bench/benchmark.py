@@ -164,7 +164,7 @@ def measure(runs: int, base: dict[str, str]) -> dict[str, dict[str, list[float]]
 
 def measure_lockdown(runs: int, base: dict[str, str]) -> dict[str, dict[str, list[float]]]:
     from cli.emulator import running  # imports moto: only for this part
-    from cli.terraform import find_provider_mirror
+    from cli.core.terraform import find_provider_mirror
 
     byoc = _byoc()
     terraform = shutil.which("terraform") or sys.exit("benchmark: terraform is not on PATH")

@@ -10,6 +10,7 @@ never loads jsii, so the CLI's fast paths stay fast.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,39 @@ def secret_name(app_name: str) -> str:
     """The secret's name (``<app_name>/PINECONE_API_KEY``): known before the secret exists, so
     byoc can ask whether it has a value before the first deploy."""
     return f"{app_name}/{SECRET_JSON_KEY}"
+
+
+def value_from(secret_arn: str, json_key: str = SECRET_JSON_KEY) -> str:
+    """ECS's ``valueFrom`` for one JSON key of the secret: ``<arn>:<key>::`` (version stage and id
+    empty: AWSCURRENT). Without the ``:<key>::`` suffix ECS injects the whole JSON document
+    instead of the key (the fix doc's second root cause). ``secret_arn`` may be a Terraform
+    reference; the stack, doctor and the tests all build the shape here."""
+    return f"{secret_arn}:{json_key}::"
+
+
+#: The one action the secret policy restricts, and what the roles' read grant allows.
+SECRET_READ_ACTION = "secretsmanager:GetSecretValue"
+#: The input ``byoc lockdown`` owns: the principals the secret policy lets read.
+READERS_INPUT = "app_reader_principal_arns"
+
+
+def secretsmanager_via(region: str) -> str:
+    """The ``kms:ViaService`` value of a decrypt that Secrets Manager makes on a caller's behalf
+    (KMS developer guide, "kms:ViaService"): the roles may decrypt the secret's key only so."""
+    return f"secretsmanager.{region}.amazonaws.com"
+
+# ---------------------------------------------------------------------------------------------
+# The ECS roles, and the tags of what byoc creates
+# ---------------------------------------------------------------------------------------------
+
+#: AWS's managed policy for the execution role (ECR pulls, CloudWatch Logs writes): its name, and
+#: its path inside ``arn:<partition>:iam::aws:policy/``.
+EXECUTION_MANAGED_POLICY = "AmazonECSTaskExecutionRolePolicy"
+EXECUTION_MANAGED_POLICY_PATH = f"service-role/{EXECUTION_MANAGED_POLICY}"
+#: The provider's default tags on everything the stack creates (``ManagedBy = byoc``, and
+#: ``Project = <app_name>``): how byoc tells its own resources from a VPC's others.
+MANAGED_BY_TAG = ("ManagedBy", "byoc")
+PROJECT_TAG = "Project"
 
 # ---------------------------------------------------------------------------------------------
 # Interface endpoints
@@ -74,6 +108,11 @@ def endpoint_present(endpoint: InterfaceEndpoint, endpoint_set: str = "full", ec
     """Whether ``endpoint`` exists for these input values (Python's reading of the JSON's count)."""
     return {ALWAYS: True, FULL: endpoint_set == "full", FULL_OR_ECS_EXEC: endpoint_set == "full" or ecs_exec,
             ECS_EXEC: ecs_exec}[endpoint.present]
+
+
+def service_of(service_name: str) -> str:
+    """``ecr.api`` of ``com.amazonaws.<region>.ecr.api`` (region may be ``${var.aws_region}``)."""
+    return re.sub(r"^com\.amazonaws\.(\$\{[^}]*\}|[a-z0-9-]+)\.", "", service_name)
 
 
 def interface_services(endpoint_set: str = "full", ecs_exec: bool = False) -> tuple[str, ...]:

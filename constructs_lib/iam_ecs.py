@@ -21,11 +21,12 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from constructs_lib.catalog import EXECUTION_MANAGED_POLICY_PATH
 from constructs_lib.conditions import count_if
 from constructs_lib.trust import service_trust
 
 # Pulled from AWS: ECR pulls and CloudWatch Logs writes for the execution role.
-ECS_TASK_EXECUTION_MANAGED_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+ECS_TASK_EXECUTION_MANAGED_POLICY = EXECUTION_MANAGED_POLICY_PATH
 
 # The Session Manager channels the ECS Exec agent in the task opens. These actions have no
 # resource type, so AWS documents them on Resource "*" (ECS developer guide, "ECS Exec": IAM

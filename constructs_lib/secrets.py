@@ -19,13 +19,13 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_policy import SecretsmanagerSecretPolicy
 from constructs import Construct
 
-from constructs_lib.catalog import SECRET_JSON_KEY, secret_name
+from constructs_lib.catalog import SECRET_JSON_KEY, SECRET_READ_ACTION, secret_name, secretsmanager_via, value_from
 
 
 #: The only action the resource policy restricts. Management actions (PutSecretValue,
 #: DescribeSecret, Get/PutResourcePolicy, DeleteSecret) are never denied, so neither Terraform
 #: nor an operator can lock themselves out of the secret.
-READ_ACTION = "secretsmanager:GetSecretValue"
+READ_ACTION = SECRET_READ_ACTION
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class PineconeSecret(Construct):
         Without the ``:<key>::`` suffix ECS injects the whole JSON document instead of the key
         (the fix doc's second root cause); building it here means it cannot be left off.
         """
-        return f"{self.secret.arn}:{json_key}::"
+        return value_from(self.secret.arn, json_key)
 
     def grant_read(self, role: IamRole, id: str) -> IamRolePolicyAttachment:
         """Let ``role`` read this secret: GetSecretValue on it and kms:Decrypt on its key, only
@@ -106,7 +106,7 @@ class PineconeSecret(Construct):
                 {"sid": "DecryptThroughSecretsManager", "effect": "Allow", "actions": ["kms:Decrypt"],
                  "resources": [p.key.arn],
                  "condition": [{"test": "StringEquals", "variable": "kms:ViaService",
-                                "values": [f"secretsmanager.{p.region}.amazonaws.com"]}]},
+                                "values": [secretsmanager_via(p.region)]}]},
             ])
             self._read_policy = IamPolicy(
                 self, "secret_read", name=f"{p.app_name}-secret-read",

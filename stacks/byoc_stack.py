@@ -14,6 +14,7 @@ from constructs import Construct
 from constructs_lib.alarms import Alarms, AlarmsProps, alarm_topic_name
 from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
 from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
+from constructs_lib.catalog import MANAGED_BY_TAG, PROJECT_TAG, READERS_INPUT
 from constructs_lib.dns_private import PrivateDns, PrivateDnsProps
 from constructs_lib.ecs_cluster import Cluster, ClusterProps
 from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsProps
@@ -54,7 +55,7 @@ class ByocStack(TerraformStack):
         app, region = v["app_name"].string_value, v["aws_region"].string_value
 
         AwsProvider(self, "aws", region=region,
-                    default_tags=[AwsProviderDefaultTags(tags={"Project": app, "ManagedBy": "byoc"})])
+                    default_tags=[AwsProviderDefaultTags(tags={PROJECT_TAG: app, MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1]})])
         account_id = DataAwsCallerIdentity(self, "current").account_id
         partition = DataAwsPartition(self, "current_partition").partition
 
@@ -87,7 +88,7 @@ class ByocStack(TerraformStack):
         secret = PineconeSecret(self, "secrets", PineconeSecretProps(
             app_name=app, region=region, key=encryption.key, secretsmanager_endpoint_id=endpoints.secretsmanager_id,
             execution_role=roles.execution_role,
-            reader_principal_arns=v["app_reader_principal_arns"].list_value,
+            reader_principal_arns=v[READERS_INPUT].list_value,
             recovery_window_days=v["secret_recovery_window_days"].number_value))
         # ECS injects `secrets` with the execution role; the app may also read with the task role.
         execution_grant = secret.grant_read(roles.execution_role, "execution_secret_read")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from constructs_lib.catalog import PINECONE_PRIVATELINK, REUSABLE_ENDPOINTS
+from constructs_lib.catalog import PINECONE_PRIVATELINK, READERS_INPUT, REUSABLE_ENDPOINTS
 from stacks.field_errors import FieldError
 
 # Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
@@ -260,7 +260,7 @@ INPUTS: tuple[Input, ...] = (
                    _fargate_pair,
                    "task_memory is not a valid Fargate size for task_cpu (256 CPU takes 512, 1024 or 2048; "
                    "see the Fargate task size table)."),)),
-    Input("app_reader_principal_arns", "list(string)",
+    Input(READERS_INPUT, "list(string)",
           "IAM principals allowed to read the secret once locked down (phase two: the task role). "
           "Empty = not locked to principals yet. The stack's execution role is always allowed, "
           "because ECS injects secrets with it.",

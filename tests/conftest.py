@@ -26,10 +26,10 @@ import pytest
 from typer.testing import CliRunner
 
 from argv_watch import ArgvWatcher
-from cli.config import Project
+from cli.core.config import Project
 from cli.emulator import Emulator, running, spawned
-from cli.synth import ensure_synth
-from cli.terraform import PROVIDER_ADDRESS, PROVIDER_VERSION, find_provider_mirror
+from cli.core.synth import ensure_synth
+from cli.core.terraform import PROVIDER_ADDRESS, PROVIDER_VERSION, find_provider_mirror
 from stacks import STACK_NAME
 from tfrun import aws
 

@@ -125,7 +125,7 @@ def test_environment_value_is_validated_like_a_flag(runner, empty_project, monke
 
 
 def test_flag_overrides_config_file_and_environment(empty_project, monkeypatch):
-    from cli.config import Project, resolve
+    from cli.core.config import Project, resolve
 
     (empty_project / "byoc.toml").write_text(f'container_image = "{IMAGE}"\ndesired_count = 2\ntask_cpu = 512\n'
                                              "task_memory = 1024\n")
@@ -137,7 +137,7 @@ def test_flag_overrides_config_file_and_environment(empty_project, monkeypatch):
 
 
 def test_redeploy_keeps_the_lockdown_reader_list_unless_set(empty_project):
-    from cli.config import Project, resolve
+    from cli.core.config import Project, resolve
 
     project = Project(empty_project)
     readers = ["arn:aws:iam::123456789012:role/byoc-agents-task-role"]

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from cli.policy import SecretPolicy
+from cli.core.policy import SecretPolicy
 from conftest import IMAGE
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import lockdown
-from cli.errors import ByocError
+from cli.actions import lockdown
+from cli.core.errors import ByocError
 from cli.main import app
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -49,7 +49,7 @@ def test_terraform_failure_is_one_line_with_summary_and_log_path(synthesized_pro
 @pytest.mark.terraform
 def test_provider_out_of_reach_without_mirror_says_what_to_do(synthesized_project, tmp_path, monkeypatch):
     """No registry (a proxy on a closed loopback port) and no mirror on the machine."""
-    import cli.terraform as tf
+    import cli.core.terraform as tf
 
     project = tmp_path / "p"
     shutil.copytree(synthesized_project, project)

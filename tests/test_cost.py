@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import cost, synth
+from cli.core import synth
+from cli.observers import cost
 from cli.main import app
-from cli.tfexpr import Evaluator, Unknown, Unsupported
+from cli.core.tfexpr import Evaluator, Unknown, Unsupported
 from stacks.inputs import defaults
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
@@ -304,4 +305,4 @@ def test_bad_input_is_one_line_with_exit_code_2(project):
 
 def test_price_table_ships_with_a_non_editable_install():
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert "prices.json" in pyproject["tool"]["setuptools"]["package-data"]["cli"]
+    assert "prices.json" in pyproject["tool"]["setuptools"]["package-data"]["cli.observers.cost"]

@@ -16,12 +16,12 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from cli import doctor
-from cli.doctor import access, evaluator, network, runtime
-from cli.doctor.live import all_checks
-from cli.doctor.static import static_checks
-from cli.aws import AwsTarget
-from cli.rollout import wait_for_rollout
+from cli.observers import doctor
+from cli.observers.doctor import access, evaluator, network, runtime
+from cli.observers.doctor.live import all_checks
+from cli.observers.doctor.static import static_checks
+from cli.core.aws import AwsTarget
+from cli.observers.service import wait_for_rollout
 from cli.main import app
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from cli.doctor.explain import explain_stopped, redact
+from cli.observers.stopped import explain_stopped, redact
 from cli.emulator import FAULTS_PATH
 from tfrun import aws
 

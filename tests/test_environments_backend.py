@@ -12,8 +12,8 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from cli.config import open_project, resolve
-from cli.errors import InputError
+from cli.core.config import open_project, resolve
+from cli.core.errors import InputError
 from cli.main import app
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -84,7 +84,7 @@ def test_backend_key_is_per_environment(tmp_path):
 @pytest.fixture(scope="module")
 def s3_env_synth(tmp_path_factory):
     """One synth of environment dev with the S3 backend (the backend is baked into the JSON)."""
-    from cli.synth import ensure_synth
+    from cli.core.synth import ensure_synth
 
     root = tmp_path_factory.mktemp("s3synth")
     (root / "byoc.toml").write_text(TWO_ENVS + BACKEND)
@@ -102,7 +102,7 @@ def test_synthesized_s3_backend_encrypts_and_locks_natively(s3_env_synth):
 
 
 def test_backend_change_is_a_synth_cache_miss(s3_env_synth):
-    from cli.synth import is_fresh
+    from cli.core.synth import is_fresh
 
     root, _doc = s3_env_synth
     assert is_fresh(open_project(root, "dev"))

@@ -2,7 +2,7 @@
 reusing its endpoints (existing_vpc_endpoints).
 
 Three levels:
-- the JSON, every count evaluated with ``cli.tfexpr`` (what ``byoc cost`` and ``byoc doctor`` use):
+- the JSON, every count evaluated with ``cli.core.tfexpr`` (what ``byoc cost`` and ``byoc doctor`` use):
   an existing VPC creates no network of its own, reused endpoints are not created and the secret
   policy names the reused Secrets Manager endpoint; cost and the static doctor follow;
 - the inputs' rules, in Python and (the same rules) in Terraform;
@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import cost
-from cli.config import parse_value
-from cli.doctor import SKIP
-from cli.doctor.static import static_checks
-from cli.existing_vpc import check as check_network
+from cli.observers import cost
+from cli.core.config import parse_value
+from cli.observers.doctor import SKIP
+from cli.observers.doctor.static import static_checks
+from cli.observers.existing_vpc import check as check_network
 from cli.main import app
-from cli.tfexpr import Evaluator
+from cli.core.tfexpr import Evaluator
 from stacks.inputs import BY_NAME, defaults, validate
 from test_options_network import planned
 from tfrun import aws, terraform, variables_only
@@ -427,7 +427,7 @@ def test_a_bad_existing_network_is_refused_before_anything_changes(bad_networks,
 @pytest.mark.terraform
 @pytest.mark.emulator
 def test_no_way_out_is_accepted_with_nat_mode_none(bad_networks, aws_env_module):
-    from cli.aws import AwsTarget
+    from cli.core.aws import AwsTarget
 
     vpc, subnets = bad_networks["no_nat"]
     network = check_network(AwsTarget("us-east-1", aws_env_module["AWS_ENDPOINT_URL"]),

@@ -3,7 +3,7 @@
 Three levels, all on the session's one synth:
 - the JSON: counts, conditions and for_each refer to the variables (one JSON serves every value),
   and Pinecone's region table is embedded as a local;
-- the resource set of each mode, every count/for_each evaluated with ``cli.tfexpr`` (what
+- the resource set of each mode, every count/for_each evaluated with ``cli.core.tfexpr`` (what
   ``byoc cost`` and ``byoc doctor`` use), against lists written out here by hand;
 - terraform against a moto server on 127.0.0.1: one CLI deployment with nat_mode = none,
   endpoint_set = minimal, pinecone_privatelink_region = us-east-1 (read back with boto3, re-planned
@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import cost, doctor
-from cli.doctor.static import static_checks
-from cli.deploy import network_warnings
+from cli.observers import cost, doctor
+from cli.observers.doctor.static import static_checks
+from cli.actions.deploy import network_warnings
 from cli.main import app
-from cli.tfexpr import Evaluator
+from cli.core.tfexpr import Evaluator
 from constructs_lib import catalog
 from stacks import STACK_NAME
 from stacks.inputs import defaults

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.config import open_project
+from cli.core.config import open_project
 from cli.main import app
-from cli.synth import ensure_synth, is_fresh
+from cli.core.synth import ensure_synth, is_fresh
 from stacks import STACK_NAME
 from constructs_lib.catalog import PINECONE_API_KEY_ENV as API_KEY_ENV
 from constructs_lib.catalog import PINECONE_PROVIDER_SOURCE as PROVIDER_SOURCE

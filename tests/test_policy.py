@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from cli.policy import SecretPolicy, condition_holds, conditions_hold, grants, statements
+from cli.core.policy import SecretPolicy, condition_holds, conditions_hold, grants, statements
 
 ROLE = "arn:aws:iam::123456789012:role/byoc-agents-task"
 EXEC = "arn:aws:iam::123456789012:role/byoc-agents-execution"

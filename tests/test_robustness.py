@@ -10,18 +10,24 @@ but cannot be read is never "no deployment found".
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from cli import lockdown, secret
-from cli.config import Project
-from cli.errors import InputError, Terminated
+from cli.actions import lockdown, secret
+from cli.core.config import Project
+from cli.core.errors import InputError
 from cli.main import app
-from cli.synth import CACHE_FILE, is_fresh
+from cli.core.synth import CACHE_FILE, is_fresh
 
+REPO = Path(__file__).resolve().parents[1]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
 ROLES = ["arn:aws:iam::123456789012:role/byoc-agents-task-role", "arn:aws:iam::123456789012:role/byoc-agents-execution-role"]
 EXTRA = "arn:aws:iam::123456789012:role/reporting"
@@ -215,17 +221,27 @@ def test_lockdown_refuses_readers_that_could_not_work(principals, remove, messag
         lockdown.reader_list([*ROLES, EXTRA], ROLES, principals, remove, False)
 
 
-def test_a_bug_in_byoc_is_one_line_exit_1_with_the_traceback_in_a_file(project, monkeypatch):
-    """The boundary itself under test: a command whose operation raises what byoc never expects
-    (patched in, as no input may reach a bug on purpose)."""
-    from cli import status as statuses
+def test_a_bug_in_byoc_is_one_line_exit_1_with_the_traceback_in_a_file(project):
+    """The boundary itself under test, on a command of its own (no input may reach a bug in byoc's
+    commands on purpose, and patching one would test the patch): whatever a command raises that
+    byoc never expects is one line, exit 1, the traceback in the project's .byoc/logs."""
+    import typer
 
-    def broken(_session):
-        return {}["byoc_secret_arn"]
+    from cli.commands.app import ByocGroup
+    from cli.core.crash import remember_project
 
-    monkeypatch.setattr(statuses, "status", broken)
-    _deployed(project, state=GOOD_STATE.encode())
-    result = CliRunner().invoke(app, ["status", "-C", str(project)])
+    boundary = typer.Typer(cls=ByocGroup)
+
+    @boundary.command()
+    def broken() -> None:
+        remember_project(project)
+        {}["byoc_secret_arn"]
+
+    @boundary.command()
+    def other() -> None:  # two commands, so that `broken` is a subcommand as byoc's are
+        pass
+
+    result = CliRunner().invoke(boundary, ["broken"])
     line = _one_line(result)
     assert result.exit_code == 1, result.output
     assert re.match(r"byoc: internal error: KeyError in \S+\.py:\d+ — a bug in byoc", line), line
@@ -235,28 +251,41 @@ def test_a_bug_in_byoc_is_one_line_exit_1_with_the_traceback_in_a_file(project, 
 
 
 def test_a_missing_output_is_a_one_line_error_not_a_key_error():
-    from cli.errors import ByocError
-    from cli.session import Outputs
+    from cli.core.errors import ByocError
+    from cli.core.session import Outputs
 
     with pytest.raises(ByocError, match="the deployment has no output 'ecs_task_role_arn'.*byoc deploy"):
         Outputs({})["ecs_task_role_arn"]
 
 
-@pytest.mark.parametrize("signal_exc, code, line", [
-    pytest.param(KeyboardInterrupt, 130, "byoc: interrupted; nothing was left half-done. Run the command again.",
+@pytest.mark.parametrize("signum, code, line", [
+    pytest.param(signal.SIGINT, 130, "byoc: interrupted; nothing was left half-done. Run the command again.",
                  id="ctrl-c"),
-    pytest.param(Terminated, 143, "byoc: terminated (SIGTERM); nothing was left half-done. Run the command again.",
+    pytest.param(signal.SIGTERM, 143, "byoc: terminated (SIGTERM); nothing was left half-done. Run the command again.",
                  id="sigterm"),
 ])
-def test_a_signal_outside_terraform_exits_128_plus_its_number_with_one_line(project, monkeypatch, signal_exc, code,
-                                                                            line):
-    """The exit code is byoc's own, whatever typer's version does with a KeyboardInterrupt."""
-    from cli import status as statuses
-
-    def interrupted(_session):
-        raise signal_exc()
-
-    monkeypatch.setattr(statuses, "status", interrupted)
-    _deployed(project, state=GOOD_STATE.encode())
-    result = CliRunner().invoke(app, ["status", "-C", str(project)])
-    assert result.exit_code == code and _one_line(result) == line
+def test_a_signal_outside_terraform_exits_128_plus_its_number_with_one_line(project, signum, code, line):
+    """A real signal to a real byoc process, caught while it waits on AWS (an endpoint on
+    127.0.0.1 that accepts the connection and never answers): the exit code is byoc's own,
+    whatever typer's version does with a KeyboardInterrupt."""
+    _deployed(project, state=json.dumps({**json.loads(GOOD_STATE), "outputs": {
+        "byoc_secret_arn": {"value": "arn:aws:secretsmanager:us-east-1:123456789012:secret:byoc-agents/x-AbCdEf"}}}
+    ).encode())
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BYOC_"))}
+        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "status", "-C", str(project), "--endpoint-url",
+                                 f"http://127.0.0.1:{server.getsockname()[1]}"], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            server.settimeout(60)
+            connection, _ = server.accept()  # byoc is now waiting for AWS's answer
+            proc.send_signal(signum)
+            output, _ = proc.communicate(timeout=60)
+            connection.close()
+        finally:
+            proc.kill()
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    assert proc.returncode == code and lines == [line], output

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from cli.policy import SecretPolicy
+from cli.core.policy import SecretPolicy
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")]
 

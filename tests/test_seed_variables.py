@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.tfexpr import Evaluator
+from cli.core.tfexpr import Evaluator
 from stacks.inputs import BY_NAME, defaults
 from tfrun import terraform, variables_only
 

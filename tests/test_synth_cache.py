@@ -9,8 +9,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from cli import synth as synth_mod
-from cli.config import Project, open_project
+from cli.core import synth as synth_mod
+from cli.core.config import Project, open_project
 from cli.main import app
 
 

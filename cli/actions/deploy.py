@@ -1,0 +1,88 @@
+"""``byoc deploy``: phase one of the seed's two-phase flow — synth, init, plan, ask, apply — and
+then the outcome: the service's tasks running and healthy, or why not.
+
+While the secret has no value, every task start could only fail (ResourceInitializationError:
+no AWSCURRENT version), so the service is deployed with ``start_tasks = false`` (zero tasks)
+until ``byoc secret put`` stores the key and starts them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli.actions.rollout import RollOptions
+from cli.core.session import Session, print_outputs, say
+from cli.observers import existing_vpc
+from cli.observers.secret import secret_state
+from cli.observers.service import wait_for_rollout
+from constructs_lib.catalog import READERS_INPUT, secret_name
+
+
+def network_warnings(values: dict[str, Any]) -> list[str]:
+    """What the chosen network options cut off, said before anything is planned."""
+    if values.get("nat_mode") != "none":
+        return []
+    region = values.get("pinecone_privatelink_region") or ""
+    data_plane = (f"over PrivateLink (pinecone_privatelink_region = {region})" if region else
+                  "only over PrivateLink, and pinecone_privatelink_region is not set: the tasks cannot reach "
+                  "Pinecone at all")
+    return [f"WARNING: nat_mode = none: the tasks have no internet access. Pinecone's control plane (index "
+            f"management, api.pinecone.io) is on the public internet and unreachable from them; only its data "
+            f"plane (index hosts) is reachable, {data_plane}."]
+
+
+def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: RollOptions = RollOptions(),
+           start_tasks_set: bool = False) -> dict[str, Any]:
+    """``start_tasks_set``: the user chose start_tasks; else it follows whether the secret has a value."""
+    if values.get("existing_vpc_id"):
+        # Before synth and terraform: a refusal here changes nothing (exit 2).
+        s.target(values["aws_region"]).require_credentials()
+        network = existing_vpc.check(s.target(values["aws_region"]), values)
+        for line in network.lines:
+            say(line)
+        values = {**values, "existing_vpc_endpoints": network.reused}
+        warnings = [] if network.way_out else network_warnings(values)
+    else:
+        warnings = network_warnings(values)
+    for warning in warnings:
+        say(warning)
+    tf = s.prepare(values["aws_region"])
+    no_value = not start_tasks_set and not secret_state(s.target(values["aws_region"]),
+                                                         secret_name(values["app_name"])).usable
+    if no_value:
+        values = {**values, "start_tasks": False}
+    # Once applying starts, these are the inputs of the last deploy (even if apply stops midway,
+    # destroy and lockdown must see what was being applied).
+    if auto_approve:
+        s.project.save_inputs(values)
+        say("Terraform: plan and apply ...")
+        changed = not s.apply_now(tf, values).empty
+    else:
+        say("Terraform: plan ...")
+        summary, plan_file = s.plan(tf, values)
+        changed = not summary.empty
+        if changed:
+            s.approve(summary, auto_approve, "Apply these changes?")
+            s.project.save_inputs(values)
+            say("Terraform: apply ...")
+            s.apply(tf, plan_file, summary)
+        else:
+            plan_file.unlink(missing_ok=True)
+    if not changed:
+        say("No changes: the deployment already matches these inputs.")
+    outputs = s.outputs()
+    print_outputs(outputs)
+    if no_value:
+        say("Tasks start when the secret has a value: byoc secret put (the service runs 0 tasks until then).")
+    elif values.get("start_tasks") is False:
+        say("start_tasks = false: the service runs no tasks.")
+    elif options.wait and outputs.get("ecs_service_name"):
+        say("Waiting for the service's tasks to run and pass the load balancer's health checks (--no-wait to skip) ...")
+        state = wait_for_rollout(s.target(values["aws_region"]), outputs["ecs_cluster_name"],
+                                 outputs["ecs_service_name"], say=say, timeout=options.timeout, sleep=s.sleep)
+        say(f"Service: {state.line()}.")
+    if not values.get(READERS_INPUT):
+        say("")
+        say("Next: store the API key (`byoc secret put`), then run `byoc lockdown` to limit reads to the "
+            "task and execution roles.")
+    return outputs

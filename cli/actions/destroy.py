@@ -1,0 +1,63 @@
+"""``byoc destroy``: everything the last deploy created, after turning off what would stop a
+destroy halfway (load balancer deletion protection) and, if asked, the secret's recovery window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli.core.errors import ByocError
+from cli.core.session import Session, say
+
+
+def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> None:
+    values = dict(s.deployed_inputs())
+    tf = s.prepare(values["aws_region"])
+    # Settings that must be in AWS/state before the destroy; applied only after the user said yes.
+    before: dict[str, Any] = {}
+    if force_delete_secret and values.get("secret_recovery_window_days") != 0:
+        # The recovery window used at deletion is the one in state: record 0 first (a state-only
+        # change, no AWS call).
+        before["secret_recovery_window_days"] = 0
+    if values.get("alb_deletion_protection", True) is not False:
+        # AWS refuses to delete a protected load balancer, and `terraform destroy` would stop
+        # there with everything around it already gone: turn the protection off first.
+        before["alb_deletion_protection"] = False
+    window = 0 if "secret_recovery_window_days" in before else values.get("secret_recovery_window_days", 7)
+    if window == 0:
+        say("The secret and all its versions are deleted at once (no recovery window).")
+    else:
+        say(f"The secret is scheduled for deletion with a {window}-day recovery window: restore it with "
+            "`aws secretsmanager restore-secret`, or pass --force-delete-secret to delete it at once.")
+    plan_file = None
+    if not auto_approve:  # with --auto-approve the plan is shown as the destroy applies it
+        summary, plan_file = s.plan(tf, values, destroy=True)
+        s.approve(summary, auto_approve, "Destroy these resources?")
+    if before:
+        if plan_file is not None:
+            plan_file.unlink(missing_ok=True)  # stale once the settings below are applied
+        values.update(before)
+        prep, prep_file = s.plan(tf, values)
+        # In-place updates only: the two settings, and what reads the secret's attributes (its
+        # policy documents are re-read after the secret changes, so their users show as updates).
+        # A create or replace means the deployment is behind this version of the stack, and
+        # building resources only to destroy them is not what was approved.
+        unexpected = [f"{action} {addr}" for action, addr in prep.changes if action != "update"]
+        if unexpected:
+            prep_file.unlink(missing_ok=True)
+            raise ByocError("nothing was destroyed: the deployment differs from this version of the stack ("
+                            + ", ".join(unexpected[:3]) + (", ..." if len(unexpected) > 3 else "")
+                            + "); run `byoc deploy` first, then `byoc destroy`.")
+        s.project.save_inputs(values)
+        if prep.empty:
+            prep_file.unlink(missing_ok=True)
+        else:
+            say("Before destroying: " + ", ".join(
+                {"alb_deletion_protection": "turning off the load balancer's deletion protection",
+                 "secret_recovery_window_days": "setting the secret's recovery window to 0"}[k] for k in before) + ".")
+            s.apply(tf, prep_file, prep)
+    if plan_file is not None and not before:
+        s.apply(tf, plan_file, summary)  # exactly the plan that was approved
+    else:  # approved above, or --auto-approve: plan and apply the destroy in one process
+        s.apply_now(tf, values, destroy=True, show_plan=plan_file is None)
+    s.project.inputs_file.unlink(missing_ok=True)
+    say("Destroyed.")

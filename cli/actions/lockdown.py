@@ -1,0 +1,197 @@
+"""``byoc lockdown``: phase two — only the task and execution roles (plus ``--principal``) may
+read the secret, retried while IAM propagates, verified on the policy read back from AWS, and
+proven by new tasks that start under it.
+
+The proof matters because ECS reads the secret only when a task starts: without it, the first
+task to meet a broken policy would be the autoscaler's next scale-out. When the new tasks cannot
+fetch the secret, the previous reader list is put back and the service rolled again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from cli.actions.rollout import RollOptions, roll
+from cli.core.aws import aws_error, aws_errors
+from cli.core.aws_texts import is_secret_fetch_denied
+from cli.core.config import check
+from cli.core.errors import ByocError, InputError
+from cli.core.policy import LockdownReport
+from cli.core.session import Session, say
+from cli.observers.secret import describe_lockdown, lockdown_report
+from cli.observers.service import RolloutFailed
+from constructs_lib.catalog import READERS_INPUT as READERS
+from stacks.inputs import PRINCIPAL_ARN_RE
+#: What AWS says while a just-created role is not yet visible to the service (IAM is
+#: eventually consistent); worth a retry, unlike any other failure.
+_PROPAGATION = re.compile(r"invalid principal|MalformedPolicyDocument.*principal|principal.*does not exist",
+                          re.IGNORECASE)
+RETRY_DELAYS = (5, 10, 20, 40)
+
+
+def check_principals(principals: list[str], flag: str = "--principal") -> None:
+    for arn in principals:
+        if not re.fullmatch(PRINCIPAL_ARN_RE, arn):
+            raise InputError(f"{flag}: {arn!r} is not an IAM principal ARN; give one such as "
+                             "arn:aws:iam::123456789012:role/reader-role.")
+
+
+def _account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def reader_list(previous: list[str], roles: list[str], principals: list[str], remove: list[str],
+                reset: bool) -> list[str]:
+    """Who may read after this lockdown: the two roles (always), the earlier extra readers unless
+    ``--reset`` or ``--remove-principal`` drops them, then this run's ``--principal``s.
+
+    Refused (exit 2, before anything changes): removing one of the roles (the execution role
+    injects the secret, the task role is the app), removing a principal that is not a reader,
+    and a principal of another account: the KMS key policy trusts only this account (root), so
+    such a principal could never decrypt the secret, whatever the secret policy says. byoc does
+    not widen the key policy for it; give that account a role here to assume instead.
+    """
+    account = _account(roles[0])
+    for arn in principals:
+        if _account(arn) != account:
+            raise InputError(f"--principal: {arn} is in account {_account(arn)}, but the secret's KMS key trusts only "
+                             f"this account ({account}), so it could never decrypt the secret; create a role in "
+                             f"{account} that it may assume, and pass that role.")
+    extra = [] if reset else [p for p in previous if p not in roles]
+    for arn in remove:
+        if arn in roles:
+            raise InputError(f"--remove-principal: {arn} is one of the stack's own roles, which always read "
+                             "(ECS injects the secret with the execution role; the task role is the app).")
+        if arn not in extra and arn not in principals and not reset:
+            readers = ", ".join(extra) or "none besides the stack's roles"
+            raise InputError(f"--remove-principal: {arn} is not a reader of the secret (extra readers: {readers}).")
+    return list(dict.fromkeys([*roles, *(p for p in extra if p not in remove), *principals]))
+
+
+def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_start: bool = True,
+             options: RollOptions = RollOptions(), remove: list[str] = (), reset: bool = False) -> LockdownReport:
+    check_principals(principals)
+    check_principals(list(remove), "--remove-principal")
+    values = dict(s.deployed_inputs())
+    previous = list(values.get(READERS) or [])
+    region = values["aws_region"]
+    tf = s.prepare(region)
+    outputs = s.outputs()
+    task_role, execution_role = outputs["ecs_task_role_arn"], outputs["ecs_execution_role_arn"]
+    readers = reader_list(previous, [task_role, execution_role], principals, list(remove), reset)
+    values[READERS] = readers
+    check(values)
+    if previous and readers != previous:
+        say("Readers before: " + ", ".join(previous))
+        say("Readers after:  " + ", ".join(readers))
+    else:
+        say("Readers: " + ", ".join(readers))
+
+    approved, changed = False, False
+
+    def attempt() -> None:
+        nonlocal approved, changed
+        if auto_approve or approved:  # nobody is asked (again): plan and apply in one process
+            s.project.save_inputs(values)
+            changed = not s.apply_now(tf, values, show_plan=not approved).empty
+            if not changed:
+                say("No changes: the secret is already locked down to these readers.")
+            return
+        summary, plan_file = s.plan(tf, values)
+        if summary.empty:
+            plan_file.unlink(missing_ok=True)
+            s.project.save_inputs(values)
+            say("No changes: the secret is already locked down to these readers.")
+            return
+        s.approve(summary, auto_approve, "Lock the secret down to these readers?")
+        approved = changed = True
+        s.project.save_inputs(values)
+        s.apply(tf, plan_file, summary)
+
+    retry_on_propagation(attempt, sleep=s.sleep)
+    report = lockdown_report(s.target(region), outputs, [r for r in readers if r not in (task_role, execution_role)])
+    for line in describe_lockdown(report):
+        say(line)
+    if report.problems:
+        raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
+                        ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
+    denied = _aws_verdicts(s, region, outputs, readers)
+    if denied and changed:
+        _restore(s, tf, values, previous, options, restart=verify_start)
+        raise ByocError(f"lockdown undone: AWS's policy simulator says {'; '.join(denied)}; the previous reader list "
+                        "is back. Run `byoc doctor` to see which policy decides it.")
+    if changed and verify_start:
+        _prove_tasks_start(s, tf, values, outputs, previous, options)
+    elif changed:
+        say("Not proven by a task start (--no-verify-start): the next task to start is the first to read under it.")
+    return report
+
+
+def _prove_tasks_start(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], previous: list[str],
+                       options: RollOptions) -> None:
+    """New tasks under the new policy; if they cannot fetch the secret, the old reader list again."""
+    if values.get("start_tasks", True) is False:
+        say("Not proven by a task start: the service runs no tasks yet (the secret has no value; `byoc secret put` "
+            "starts them, under this policy).")
+        return
+    try:
+        roll(s, values, outputs, RollOptions(timeout=options.timeout), why="proving they can read under the new policy")
+    except RolloutFailed as exc:
+        if not is_secret_fetch_denied(exc.reason):
+            raise  # not the policy's doing: it stays, and the failure is what to fix
+        say(f"New tasks could not start under the new policy: {exc.reason}")
+        again = _restore(s, tf, values, previous, options, restart=True)
+        raise ByocError(f"lockdown undone: new tasks could not fetch the secret under the new policy ({exc.reason}); "
+                        "the previous reader list is back." + again + " Run `byoc doctor` to see what denies the "
+                        "execution role.") from None
+
+
+def _restore(s: Session, tf, values: dict[str, Any], previous: list[str], options: RollOptions, *,
+             restart: bool) -> str:
+    """Put the previous reader list back (and, with ``restart``, roll tasks under it); returns
+    what went wrong under it too, if anything."""
+    values[READERS] = previous
+    say("Restoring the previous reader list: " + (", ".join(previous) or "(none: not locked to principals)"))
+    s.project.save_inputs(values)
+    retry_on_propagation(lambda: s.apply_now(tf, values, show_plan=False), sleep=s.sleep)
+    if not restart or values.get("start_tasks", True) is False:
+        return ""
+    try:
+        roll(s, values, s.outputs(), RollOptions(timeout=options.timeout), why="under the previous policy")
+    except RolloutFailed as second:
+        return f" Under the previous policy they fail too: {second.reason}."
+    return ""
+
+
+def _aws_verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
+    """AWS's policy simulator on every reader (``cli/doctor/evaluator.py``): what it denies that
+    the lock-down allows. Where the simulator cannot be asked (moto, or no permission), say so."""
+    from cli.observers.verdicts import NotChecked, read_verdicts
+
+    try:
+        verdicts = read_verdicts(s.target(region), outputs, readers)
+    except NotChecked as exc:
+        say(f"AWS's policy simulator: not checked by AWS's evaluator ({exc}).")
+        return []
+    except aws_errors() as exc:
+        raise aws_error(exc, "asking IAM's policy simulator") from None
+    wrong = [f"{v.line()} (expected {v.expected})" for v in verdicts if not v.ok]
+    say("AWS's policy simulator: " + ("; ".join(wrong) if wrong else
+                                      "every reader may read through the endpoint and decrypt; other endpoints denied"))
+    return wrong
+
+
+def retry_on_propagation(attempt: Callable[[], None], *, sleep: Callable[[float], None]) -> None:
+    """Run ``attempt``; when AWS rejects a just-created role as a principal (IAM is eventually
+    consistent), say so and try again after 5, 10, 20, 40 s. Any other failure is final."""
+    for n, delay in enumerate((*RETRY_DELAYS, None)):
+        try:
+            attempt()
+            return
+        except ByocError as exc:
+            if delay is None or not _PROPAGATION.search(f"{exc}\n{exc.detail}"):
+                raise
+            say(f"AWS does not accept a new role as a principal yet (IAM propagation); retrying in {delay}s "
+                f"({n + 2}/{len(RETRY_DELAYS) + 1}) ...")
+            sleep(delay)

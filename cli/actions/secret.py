@@ -1,0 +1,105 @@
+"""``byoc secret put`` / ``rollback``: the API key into the secret, out of band — never through
+Terraform, argv or any output — and the service's tasks rolled so that they read it.
+
+ECS injects a secret only when a task starts ("you must launch a new task or force a new
+deployment"), so storing a value is half the job: both commands then start a new deployment and
+wait for its tasks (``cli/actions/rollout.py``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from cli.actions.rollout import RollOptions, roll
+from cli.core.aws import aws_error, aws_errors
+from cli.core.errors import ByocError, InputError
+from cli.core.session import Deployment, Session, say
+from cli.observers.secret import CURRENT, secret_state
+from constructs_lib.catalog import SECRET_JSON_KEY
+
+
+#: Secrets Manager's limit on a SecretString (the stored JSON document, not only the key).
+MAX_SECRET_BYTES = 65_536
+
+
+def secret_document(value: str) -> str:
+    """What the secret holds: the key under the JSON key that ``valueFrom`` names."""
+    return json.dumps({SECRET_JSON_KEY: value})
+
+
+def check_secret_value(value: str) -> str:
+    """The key without surrounding whitespace (a pasted newline is not part of it), checked before
+    any AWS call: not empty, one line of printable characters (an API key has no line break or
+    control character: two lines are two keys, or a file that is not the key), and small enough
+    for Secrets Manager once stored as {"PINECONE_API_KEY": "..."}. Messages name the rule, never
+    the value."""
+    value = value.strip()
+    if not value:
+        raise InputError("secret value: the input was empty or only whitespace; pipe the key on stdin "
+                         "(byoc secret put < key.txt) or type it at the prompt.")
+    bad = next((i for i, ch in enumerate(value) if not ch.isprintable()), None)
+    if bad is not None:
+        kind = "a line break" if value[bad] in "\r\n" else "a tab or control character"
+        raise InputError(f"secret value: holds {kind} at character {bad + 1}; an API key is one line of printable "
+                         "characters: pipe a file holding only the key (byoc secret put < key.txt).")
+    size = len(secret_document(value).encode("utf-8"))
+    if size > MAX_SECRET_BYTES:
+        raise InputError(f"secret value: too long for Secrets Manager (stored as JSON it would be {size:,} bytes; "
+                         f"a secret holds at most {MAX_SECRET_BYTES:,}); pipe only the API key.")
+    return value
+
+
+def read_piped_value(stream) -> str:
+    """The value piped on stdin, as UTF-8 text (checked by ``check_secret_value``)."""
+    raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+    if isinstance(raw, str):
+        return check_secret_value(raw)
+    try:
+        return check_secret_value(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("secret value: the input is not UTF-8 text; pipe a text file holding only the key.") from None
+
+
+def _secret_arn(d: Deployment) -> str:
+    arn = d.outputs.get("byoc_secret_arn")
+    if not arn:
+        raise ByocError("the deployment has no byoc_secret_arn output: run `byoc deploy` and try again.")
+    return arn
+
+
+def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> str:
+    """Store {"PINECONE_API_KEY": value} and roll the service; returns the new version id.
+    Never prints the value."""
+    value = check_secret_value(value)
+    d = s.deployed()
+    arn = _secret_arn(d)
+    try:
+        resp = d.target.client("secretsmanager").put_secret_value(
+            SecretId=arn, SecretString=secret_document(value))
+    except aws_errors() as exc:
+        raise aws_error(exc, "storing the secret value") from None
+    version = resp.get("VersionId", "?")
+    say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+    roll(s, d.values, d.outputs, options, why="they read the new key")
+    return version
+
+
+def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
+    """Make the previous version current again (AWSPREVIOUS -> AWSCURRENT) and roll the service:
+    the way back from a bad key. Returns the version now current. Reads no value."""
+    d = s.deployed()
+    arn = _secret_arn(d)
+    state = secret_state(d.target, arn)
+    current = state.current_version
+    previous = next((v for v, labels in (state.stages or {}).items() if "AWSPREVIOUS" in labels), None)
+    if previous is None or current is None:
+        raise ByocError("the secret has no previous version to go back to (AWSPREVIOUS): store the right key with "
+                        "`byoc secret put`.")
+    try:  # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves
+        d.target.client("secretsmanager").update_secret_version_stage(
+            SecretId=arn, VersionStage=CURRENT, MoveToVersionId=previous, RemoveFromVersionId=current)
+    except aws_errors() as exc:
+        raise aws_error(exc, "making the previous version current") from None
+    say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
+    roll(s, d.values, d.outputs, options, why="they read the previous key")
+    return previous

@@ -1,0 +1,26 @@
+"""``byoc demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli.commands.app import app
+from cli.commands.options import ProviderMirror, mirror_from
+
+
+@app.command()
+def demo(project_dir: Annotated[Optional[Path], typer.Option(
+             "--project-dir", "-C", help="Keep the demo project here instead of a temporary folder.")] = None,
+         provider_mirror: ProviderMirror = None) -> None:
+    """Run the whole two-phase flow against the embedded emulator, no AWS account needed.
+
+    synth -> deploy -> secret put (a generated dummy key) -> lockdown -> verify (the policy names
+    the task and execution roles; a further plan shows no changes) -> outputs -> destroy.
+    Exits 0 only if every step verified.
+    """
+    from cli.actions.demo import run_demo  # loads the emulator
+
+    run_demo(project_dir.resolve() if project_dir else None, mirror_from(provider_mirror))

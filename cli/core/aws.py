@@ -1,0 +1,86 @@
+"""boto3 for the calls byoc makes itself, pointed at AWS or at any endpoint (moto, LocalStack)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cli.core.errors import ByocError, InputError
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    region: str
+    #: ``--endpoint-url`` / ``AWS_ENDPOINT_URL``: every AWS call (boto3 and terraform) goes there.
+    endpoint_url: str | None = None
+
+    def terraform_env(self) -> dict[str, str]:
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            # Terraform's S3 backend reads only the per-service variables, not AWS_ENDPOINT_URL.
+            for service in ("S3", "STS", "IAM", "DYNAMODB"):
+                env[f"AWS_ENDPOINT_URL_{service}"] = self.endpoint_url
+        return env
+
+    def client(self, service: str, *, attempts: int | None = None):
+        """A boto3 client; ``attempts`` caps retries (for calls whose failure is an answer)."""
+        import boto3
+
+        config = None
+        if attempts is not None:
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": attempts, "mode": "standard"})
+        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url,
+                                                                     config=config)
+
+    def require_credentials(self) -> None:
+        import boto3
+
+        if boto3.session.Session(region_name=self.region).get_credentials() is None:
+            where = f" (endpoint {self.endpoint_url})" if self.endpoint_url else ""
+            raise ByocError(f"no AWS credentials found{where}: run `aws configure` or `aws sso login`, or set "
+                            "AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run the command again.")
+
+
+def endpoint_from(flag: str | None) -> str | None:
+    """``--endpoint-url``, else ``$AWS_ENDPOINT_URL``: an http(s) URL with a host, or bad input."""
+    from urllib.parse import urlsplit
+
+    url, source = (flag, "--endpoint-url") if flag else (os.environ.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL")
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is not a number
+        ok = False
+    if not ok:
+        raise InputError(f"{source}: {url!r} is not an http(s) URL; give one such as http://127.0.0.1:5000 "
+                         "(or leave it unset for AWS).")
+    return url
+
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    """What a boto3 call raises when AWS (or the way to it) fails: botocore's own exception types,
+    so that a bug in byoc is never reported as something AWS said."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return ClientError, BotoCoreError, ResponseParserError
+
+
+def aws_error(exc: Exception, doing: str) -> ByocError:
+    """One line for a botocore failure, with what to do next."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    if isinstance(exc, NoCredentialsError):
+        return ByocError(f"{doing}: no AWS credentials found; configure credentials and run the command again.")
+    if isinstance(exc, EndpointConnectionError):
+        return ByocError(f"{doing}: cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}; "
+                         "check the network or --endpoint-url and run the command again.")
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return ByocError(f"{doing}: AWS said {err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": "))
+    return ByocError(f"{doing}: {' '.join(str(exc).split())}")  # one line, whatever botocore wrapped

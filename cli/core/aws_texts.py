@@ -1,0 +1,24 @@
+"""AWS's own words that byoc recognises (in a stopped task's ``stoppedReason``) and that the
+emulator reproduces — one place, so that what the emulator says and what byoc matches cannot
+drift apart.
+
+ECS developer guide, "Amazon ECS stopped task error messages" and "Troubleshoot Amazon ECS
+ResourceInitializationError errors": when the agent cannot fetch a container's ``secrets`` the
+task stops with ``stopCode`` TaskFailedToStart and a reason that starts with
+``SECRETS_PREFIX``, names Secrets Manager (``asm``) and carries the service's own error
+(``AccessDeniedException``, ``ResourceNotFoundException``, ...).
+"""
+
+from __future__ import annotations
+
+SECRETS_PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth"
+#: The part of the reason that says the secret came from Secrets Manager.
+FROM_SECRETS_MANAGER = "unable to retrieve secret from asm"
+#: AWS error codes that say a policy refused: AccessDenied and AccessDeniedException.
+ACCESS_DENIED = "AccessDenied"
+
+
+def is_secret_fetch_denied(reason: str | None) -> bool:
+    """A task that stopped because reading its secret was denied: what a policy can cause."""
+    low = (reason or "").lower()
+    return FROM_SECRETS_MANAGER in low and ACCESS_DENIED.lower() in low

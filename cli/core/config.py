@@ -1,0 +1,365 @@
+"""Project inputs: byoc.toml, then environment, then flags, validated before anything runs.
+
+byoc.toml holds the stack inputs at the top level, an optional ``[backend]`` table (S3 remote
+state), an optional ``[pinecone]`` table (indexes managed with the Pinecone provider) and
+optional ``[env.<name>]`` tables that override inputs per environment (``--env``).
+
+A project is a folder holding ``byoc.toml`` (optional), ``cdktf.out/`` (generated, disposable),
+``terraform.byoc.tfstate`` (local state) and ``.byoc/`` (what byoc keeps between commands). The
+inputs of the last deploy are persisted in ``.byoc/inputs.tfvars.json`` — outside cdktf.out, so
+lockdown, status and destroy use exactly what was deployed, and plain terraform can use them too
+(``terraform plan -var-file=../../../.byoc/inputs.tfvars.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cli.core.errors import ByocError, InputError
+from stacks import STACK_NAME, STATE_FILE
+from stacks.backend import S3Backend, backend_from_config
+from stacks.field_errors import FieldError
+from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
+from stacks.pinecone import PineconeIndexes, pinecone_from_config
+
+CONFIG_FILE = "byoc.toml"
+STATE_DIR = ".byoc"
+INPUTS_FILE = "inputs.tfvars.json"
+ENV_PREFIX = "BYOC_"
+
+
+ENV_NAME_RE = r"^[a-z][a-z0-9-]{0,15}$"
+
+
+class Unreadable(Exception):
+    """A file that exists but cannot be read as what it should be; the message says why, in words
+    that follow the file's name ("is a folder, not a file", "is not valid JSON, ...")."""
+
+
+def read_text(path: Path) -> str | None:
+    """``path`` as UTF-8 text; None when there is no such file. Every file byoc reads can be
+    damaged, and each caller says what that means for its own file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise Unreadable("is a folder, not a file") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot be read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})") from None
+
+
+def read_json(path: Path) -> Any:
+    """``path`` as JSON (None when there is no such file, or it is empty)."""
+    text = read_text(path)
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise Unreadable(f"is not valid JSON, perhaps cut short ({exc.msg} at character {exc.pos})") from None
+
+
+@dataclass(frozen=True)
+class Project:
+    """One environment of a project folder: its stack, state and what byoc keeps for it.
+
+    The default environment (``env`` None) is the stack ``byoc`` with ``terraform.byoc.tfstate``
+    and ``.byoc/``; environment ``dev`` is the stack ``byoc-dev`` with
+    ``terraform.byoc-dev.tfstate`` and ``.byoc/envs/dev/``, so environments never share a file.
+    """
+
+    root: Path
+    env: str | None = None
+    backend: S3Backend | None = None
+    #: byoc.toml's [pinecone] table: the Pinecone provider and its indexes (a synth-time switch).
+    pinecone: PineconeIndexes | None = None
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def stack_name(self) -> str:
+        return STACK_NAME if self.env is None else f"{STACK_NAME}-{self.env}"
+
+    @property
+    def outdir(self) -> Path:
+        return self.root / "cdktf.out"
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.outdir / "stacks" / self.stack_name
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR if self.env is None else self.root / STATE_DIR / "envs" / self.env
+
+    @property
+    def state_file(self) -> Path:
+        """The local state file (with an S3 backend: where a not-yet-migrated local state lies)."""
+        return self.root / (STATE_FILE if self.env is None else f"terraform.{self.stack_name}.tfstate")
+
+    @property
+    def inputs_file(self) -> Path:
+        return self.state_dir / INPUTS_FILE
+
+    def log_file(self, command: str) -> Path:
+        return self.state_dir / "logs" / f"{command}.log"
+
+    def has_deployment(self) -> bool:
+        """True when there is something deployed to act on: a local state with resources, or, with
+        an S3 backend, the inputs of a deploy (the state itself is in the bucket)."""
+        if self.backend is not None:
+            return self.inputs_file.exists()
+        return self.has_local_resources()
+
+    def has_local_resources(self) -> bool:
+        """True when the local state file holds resources (with an S3 backend: not yet migrated)."""
+        state = self.local_state()
+        return bool(state and state.get("resources"))
+
+    def local_state(self) -> dict[str, Any] | None:
+        """The local state file, parsed; None when there is none (or it is empty, which terraform
+        reads as no state). A file that exists but cannot be read is an error, never "nothing
+        deployed": that answer would invite a second deployment next to the first."""
+        try:
+            state = read_json(self.state_file)  # empty: terraform reads it as no state too
+        except Unreadable as exc:
+            raise self._damaged_state(f"it {exc}") from None
+        if state is None:
+            return None
+        if not isinstance(state, dict) or not isinstance(state.get("version"), int):
+            raise self._damaged_state("it is JSON but not a Terraform state (no version)")
+        if not isinstance(state.get("resources", []), list) or not isinstance(state.get("outputs", {}), dict):
+            raise self._damaged_state("its resources or outputs are not what Terraform writes")
+        return state
+
+    def _damaged_state(self, why: str) -> ByocError:
+        backup = self.state_file.with_name(self.state_file.name + ".backup")
+        restore = (f"restore it: terraform keeps the previous state in {backup.name} "
+                   f"(`cp {backup.name} {self.state_file.name}`, then check it with `terraform show`)"
+                   if backup.is_file() else "restore it from your own backup of it")
+        return ByocError(f"{self.state_file.name} cannot be read as a Terraform state: {why}. byoc will not guess "
+                         f"whether something is deployed; {restore}, then run the command again.")
+
+    def local_outputs(self) -> dict[str, Any] | None:
+        """Outputs recorded in the local state file, or None when there is none to read."""
+        if self.backend is not None:
+            return None
+        state = self.local_state()
+        outputs = (state or {}).get("outputs")
+        if not isinstance(outputs, dict) or not outputs:
+            return None
+        return {name: entry.get("value") if isinstance(entry, dict) else None for name, entry in outputs.items()}
+
+    def saved_inputs(self) -> dict[str, Any] | None:
+        """The inputs of the last deploy (``.byoc/inputs.tfvars.json``); None before the first."""
+        path = self.inputs_file
+        where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        fix = ("restore it, or delete it and run `byoc deploy` again with the same inputs (then `byoc lockdown` "
+               "again, whose reader list it kept)")
+        if not path.exists():
+            return None
+        try:
+            values = read_json(path)
+        except Unreadable as exc:
+            raise ByocError(f"{where} is damaged (it {exc}): {fix}.") from None
+        if not isinstance(values, dict):
+            raise ByocError(f"{where} is damaged (not a JSON object of inputs): {fix}.")
+        problems = [p for p in validate({k: v for k, v in values.items() if k in BY_NAME}) if p.field in values]
+        if problems:
+            raise ByocError(f"{where} is damaged ({problems[0].field}: {problems[0].message}): {fix}.")
+        return values
+
+    def save_inputs(self, values: dict[str, Any]) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.inputs_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.inputs_file)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """byoc.toml as a whole: stack inputs at the top, optional ``[backend]`` and ``[env.<name>]``."""
+    try:
+        text = read_text(path)
+    except Unreadable as exc:
+        raise InputError(f"{path.name}: {exc}; fix it or remove it (byoc.toml is an optional TOML file of stack "
+                         "inputs, in UTF-8).") from None
+    if text is None:
+        return {}
+    if "\x00" in text:
+        raise InputError(f"{path.name}: holds binary data (a NUL byte), not TOML; restore the file or delete it.")
+    try:
+        data = tomllib.loads(text)  # an empty file is valid TOML: every input at its default
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path.name}: not valid TOML ({exc}); fix the file or delete it.") from None
+    for table in ("backend", "pinecone", "env"):
+        if table in data and not isinstance(data[table], dict):
+            raise InputError(f"{path.name}: {table} must be a table ([{table}]"
+                             f"{'.<name>' if table == 'env' else ''}), not a {type(data[table]).__name__}.")
+    tables = [data, *((data.get("env") or {}).values())]
+    if any(isinstance(t, dict) and "pinecone_api_key" in t for t in tables):
+        raise InputError(f"{path.name}: pinecone_api_key does not belong in a file: the service's key goes into "
+                         "Secrets Manager with `byoc secret put`, the Pinecone provider's comes from the "
+                         "PINECONE_API_KEY environment variable; remove it from the file.")
+    unknown = sorted(set(data) - set(BY_NAME) - {"backend", "pinecone", "env"})
+    if unknown:
+        raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "
+                         f"({', '.join(BY_NAME)}), [backend], [pinecone] and [env.<name>].")
+    for name, table in (data.get("env") or {}).items():
+        if not re.fullmatch(ENV_NAME_RE, name) or not isinstance(table, dict):
+            raise InputError(f"{path.name}: [env.{name}] is not a valid environment; names are 1-16 characters "
+                             "of a-z, 0-9 and '-', starting with a letter.")
+        bad = sorted(set(table) - set(BY_NAME))
+        if bad:
+            raise InputError(f"{path.name}: unknown key {bad[0]!r} in [env.{name}]; environments override "
+                             "stack inputs only.")
+    return data
+
+
+def load_config_file(path: Path, env: str | None = None) -> dict[str, Any]:
+    """The stack inputs byoc.toml sets for ``env``: the top-level ones, then ``[env.<env>]``."""
+    data = read_config(path)
+    values = {k: v for k, v in data.items() if k in BY_NAME}
+    if env is not None:
+        values.update((data.get("env") or {}).get(env, {}))
+    return values
+
+
+def open_project(root: Path, env: str | None) -> Project:
+    """The project at ``root`` for environment ``env``, after checking that byoc.toml agrees."""
+    data = read_config(root / CONFIG_FILE)
+    envs = sorted(data.get("env") or {})
+    if env is None and envs:
+        raise InputError(f"--env: {CONFIG_FILE} defines environments {', '.join(envs)}; pass --env NAME "
+                         "(or set BYOC_ENV).")
+    if env is not None and env not in envs:
+        known = f"known: {', '.join(envs)}" if envs else f"add an [env.{env}] table to {CONFIG_FILE} first"
+        raise InputError(f"--env: no environment {env!r} in {CONFIG_FILE}; {known}.")
+    try:
+        backend = backend_from_config(data.get("backend"), env)
+        pinecone = pinecone_from_config(data.get("pinecone"))
+    except FieldError as exc:
+        raise InputError(f"{CONFIG_FILE}: {exc}") from None
+    return Project(root, env=env, backend=backend, pinecone=pinecone)
+
+
+def parse_value(spec: Input, raw: str, source: str) -> Any:
+    """A flag or environment string as the input's type: numbers, or comma-separated lists."""
+    if spec.tf_type == "number":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InputError(f"{source}: {raw!r} is not a number; {spec.name} takes a number "
+                             f"(e.g. {spec.default}).") from None
+        return int(number) if number.is_integer() else number
+    if spec.tf_type == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise InputError(f"{source}: {raw!r} is not true or false; {spec.name} takes true or false.")
+    if spec.tf_type.startswith("list("):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise InputError(f"{source}: {raw!r} is not a JSON list; give a comma-separated list "
+                                 "or a JSON list of strings.") from None
+            return value
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if spec.tf_type.startswith("map("):
+        return _parse_map(raw, source)
+    return raw
+
+
+def _parse_map(raw: str, source: str) -> dict[str, str]:
+    """A map input from a flag or the environment: a JSON object, or ``key=value,key=value``."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    elif all("=" in item for item in text.split(",") if item.strip()):
+        return dict(item.strip().split("=", 1) for item in text.split(",") if item.strip())
+    raise InputError(f"{source}: {raw!r} is not a map; give key=value,key=value or a JSON object.")
+
+
+def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = os.environ if environ is None else environ
+    values = {}
+    for spec in INPUTS:
+        key = ENV_PREFIX + spec.name.upper()
+        if key in environ:
+            values[spec.name] = parse_value(spec, environ[key], key)
+    return values
+
+
+def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] | None = None) -> dict[str, Any]:
+    """Defaults < byoc.toml < BYOC_* environment < flags; then validated as a whole.
+
+    ``app_reader_principal_arns`` is owned by ``byoc lockdown``: unless set explicitly, a new
+    deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
+    ``explicit``, when given, receives the names the user set (not defaults).
+    """
+    values: dict[str, Any] = dict(defaults())
+    from_file = load_config_file(project.config_file, project.env)
+    values.update(from_file)
+    from_env = env_values()
+    values.update(from_env)
+    from_flags = {name: parse_value(BY_NAME[name], raw, BY_NAME[name].flag)
+                  for name, raw in flags.items() if raw is not None}
+    values.update(from_flags)
+    if explicit is not None:
+        explicit.update(from_file, from_env, from_flags)
+    readers = "app_reader_principal_arns"
+    if readers not in from_file and readers not in from_env and readers not in from_flags:
+        saved = project.saved_inputs() or {}
+        if saved.get(readers):
+            values[readers] = saved[readers]
+    check(values)
+    return values
+
+
+def check(values: dict[str, Any]) -> None:
+    errors = validate(values)
+    if errors:
+        first = errors[0]
+        more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
+        raise InputError(f"{first.field}: {first.message}{more}")
+
+
+#: A valid image for reading the stack without a deployment (``byoc cost``, ``byoc doctor``) when
+#: none is configured yet: neither depends on the image.
+PLACEHOLDER_IMAGE = "public.ecr.aws/byoc/cost-estimate:latest"
+
+
+def project_inputs(project: Project) -> tuple[dict[str, Any], str]:
+    """The inputs the stack is read with, and where they came from: the last deploy's when a
+    deployment exists, else byoc.toml/BYOC_*/defaults (with a placeholder image if none is set)."""
+    saved = project.saved_inputs()
+    if saved is not None and project.has_deployment():
+        return {**defaults(), **saved}, f"the last deploy ({project.inputs_file.relative_to(project.root)})"
+    source = "byoc.toml, BYOC_* and defaults (no deployment yet)"
+    try:
+        return resolve(project, {}), source
+    except InputError as exc:
+        if not str(exc).startswith("container_image"):
+            raise
+    return resolve(project, {"container_image": PLACEHOLDER_IMAGE}), source

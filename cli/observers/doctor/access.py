@@ -1,0 +1,184 @@
+"""Doctor's access checks: the execution role's grants, ``valueFrom``, the secret, its policy
+and its KMS key — the fix doc's first two root causes and the runbook's permission checks.
+
+These read the documents; ``evaluator`` then asks AWS for its own verdict on the same question.
+The secret's plaintext is read only with ``--check-value`` (a read shows in CloudTrail).
+"""
+
+from __future__ import annotations
+
+import json
+
+from cli.observers.doctor import FAIL, PASS, WARN, Check
+from cli.core.policy import PRINCIPAL_ARN, SecretPolicy, as_list, grants, statements
+from constructs_lib.catalog import EXECUTION_MANAGED_POLICY, SECRET_JSON_KEY, SECRET_READ_ACTION, value_from
+
+EXEC_ROLE = "execution role can read the secret"
+VALUE_FROM = "task definition injects the JSON key"
+SECRET = "secret has a current value"
+POLICY = "secret policy: roles read, only via the endpoint"
+KEY = "KMS key enabled, delegated to IAM, rotating"
+
+
+def _role_statements(iam, role: str) -> list[dict]:
+    """Statements of every policy attached to or inline in ``role``, but AWS's managed one."""
+    found: list[dict] = []
+    for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        if p["PolicyName"] == EXECUTION_MANAGED_POLICY:
+            continue
+        version = iam.get_policy(PolicyArn=p["PolicyArn"])["Policy"]["DefaultVersionId"]
+        found += statements(iam.get_policy_version(PolicyArn=p["PolicyArn"], VersionId=version)
+                            ["PolicyVersion"]["Document"])
+    for inline in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
+        found += statements(iam.get_role_policy(RoleName=role, PolicyName=inline)["PolicyDocument"])
+    return found
+
+
+def exec_role(d) -> Check:
+    iam, name = d.client("iam"), d.outputs["ecs_execution_role_arn"].rsplit("/", 1)[-1]
+    names = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+    found = _role_statements(iam, name)
+    problems, unknown = [], []
+    if EXECUTION_MANAGED_POLICY not in names:
+        problems.append(f"{EXECUTION_MANAGED_POLICY} not attached")
+    for action, resource in ((SECRET_READ_ACTION, d.outputs["byoc_secret_arn"]),
+                             ("kms:Decrypt", d.outputs.get("kms_key_arn") or "")):
+        if not resource:
+            continue
+        verdict = grants(found, action, resource)
+        if verdict is False:
+            problems.append(f"no attached policy grants {action} on the {'secret' if 'secrets' in action else 'key'}")
+        elif verdict is None:
+            unknown.append(action)
+    fix = "attach the <app>-secret-read policy to the execution role (`byoc deploy` restores it)"
+    if problems:
+        return Check(EXEC_ROLE, FAIL, "; ".join(problems), fix)
+    if unknown:
+        return Check(EXEC_ROLE, WARN, f"{name}: statements byoc did not write decide {', '.join(unknown)}; "
+                     "see AWS's evaluator below", "remove policies byoc did not write, or read them by hand")
+    return Check(EXEC_ROLE, PASS, f"{name}: {', '.join(names)}")
+
+
+def value_from(d) -> Check:
+    secret_arn = d.outputs["byoc_secret_arn"]
+    problems = []
+    for td in d.task_definitions:
+        rev = td["taskDefinitionArn"].rsplit(":", 1)[-1]
+        if not td.get("executionRoleArn"):
+            problems.append(f"revision {rev} has no execution role")
+        for c in td.get("containerDefinitions", []):
+            for sec in c.get("secrets", []):
+                if sec.get("valueFrom") != value_from(secret_arn):
+                    problems.append(f"revision {rev}: {sec.get('name')} valueFrom {sec.get('valueFrom')!r} "
+                                    f"is not <secret arn>:{SECRET_JSON_KEY}::")
+    if not d.task_definitions:
+        return Check(VALUE_FROM, FAIL, "the service has no task definition", "re-run `byoc deploy`")
+    return Check(VALUE_FROM, FAIL if problems else PASS,
+                 "; ".join(problems) or f"valueFrom = <secret arn>:{SECRET_JSON_KEY}::",
+                 f"register the revision with valueFrom \"{value_from(secret_arn)}\" and an execution "
+                 "role (`byoc deploy` does)" if problems else "")
+
+
+def _value_problems(d) -> list[str] | None:
+    """``--check-value``: the plaintext's shape (never its content). None: not readable here."""
+    from botocore.exceptions import ClientError
+
+    try:
+        text = d.client("secretsmanager").get_secret_value(SecretId=d.outputs["byoc_secret_arn"]).get(
+            "SecretString") or ""
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "AccessDeniedException":
+            return None
+        raise
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ["the value is not JSON"]
+    finally:
+        del text
+    if not isinstance(value, dict) or not str(value.get(SECRET_JSON_KEY, "")).strip():
+        return [f"the value is JSON but has no non-empty {SECRET_JSON_KEY} key"]
+    return []
+
+
+def secret(d) -> Check:
+    described = d.client("secretsmanager").describe_secret(SecretId=d.outputs["byoc_secret_arn"])
+    problems = []
+    key = described.get("KmsKeyId") or ""
+    cmk = d.outputs.get("kms_key_arn") or ""
+    if not key or key.startswith("alias/aws/") or (cmk and key not in (cmk, cmk.rsplit("/", 1)[-1])):
+        problems.append(f"encrypted with {key or 'the AWS-managed key'}, not the stack's CMK")
+    if described.get("DeletedDate"):
+        problems.append("scheduled for deletion (restore it: aws secretsmanager restore-secret)")
+    current = any("AWSCURRENT" in s for s in (described.get("VersionIdsToStages") or {}).values())
+    if not current:
+        problems.append("no current value (run `byoc secret put`)")
+    fix = "store it with `byoc secret put` (writes {\"PINECONE_API_KEY\": \"...\"})"
+    if problems or not current:
+        return Check(SECRET, FAIL, "; ".join(problems), fix)
+    if not d.check_value:
+        return Check(SECRET, PASS, "CMK-encrypted; has a current version (content not read: --check-value reads it)")
+    content = _value_problems(d)
+    if content is None:
+        return Check(SECRET, WARN, "has a current version; its content is readable only through the VPC endpoint "
+                     "(denied here by design)", "run doctor --check-value inside the VPC to check the content")
+    return Check(SECRET, FAIL if content else PASS,
+                 "; ".join(content) or "CMK-encrypted; current value is JSON with the key (not shown)",
+                 fix if content else "")
+
+
+def secret_policy(d) -> Check:
+    out = d.outputs
+    text = d.client("secretsmanager").get_resource_policy(SecretId=out["byoc_secret_arn"]).get("ResourcePolicy")
+    policy = SecretPolicy.parse(text)
+    if policy.unrecognised:
+        return Check(POLICY, WARN, f"{len(policy.unrecognised)} statement(s) byoc did not write: not judged here "
+                     "(see AWS's evaluator below)", "`byoc lockdown` writes the policy again")
+    vpce = out["secretsmanager_vpce_id"]
+    problems = [f"the {label} may not read through {vpce}"
+                for label, arn in (("execution role", out["ecs_execution_role_arn"]), ("task role", out["ecs_task_role_arn"]))
+                if not policy.may_read(arn, vpce)]
+    if policy.endpoints is None or policy.may_read(out["ecs_task_role_arn"], None):
+        problems.append("reads from outside the VPC endpoint are not denied")
+    locked = "" if policy.readers is None else f"; readers: {len(policy.readers)} principals ({PRINCIPAL_ARN} list)"
+    return Check(POLICY, FAIL if problems else PASS,
+                 "; ".join(problems) or f"execution and task roles may read; only through {vpce}{locked}",
+                 "run `byoc lockdown` (it always keeps the execution role)" if problems else "")
+
+
+def _delegates_to_iam(policy_text: str, account: str) -> bool:
+    """The key policy's first rule of AWS's default: the account root may use the key (so IAM
+    policies, like the roles' kms:Decrypt grant, take effect)."""
+    roots = {account, *(f"arn:{p}:iam::{account}:root" for p in ("aws", "aws-cn", "aws-us-gov"))}
+    for s in as_list(json.loads(policy_text).get("Statement")):
+        principal = s.get("Principal") or {}
+        who = set(as_list(principal.get("AWS") if isinstance(principal, dict) else principal))
+        if s.get("Effect") == "Allow" and not s.get("Condition") and who & roots \
+                and {"kms:*", "*"} & set(as_list(s.get("Action"))):
+            return True
+    return False
+
+
+def kms_key(d) -> Check:
+    arn = d.outputs.get("kms_key_arn")
+    if not arn:
+        return Check(KEY, WARN, "the deployment has no kms_key_arn output", "re-run `byoc deploy`")
+    kms = d.client("kms")
+    meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
+    problems = []
+    if meta.get("KeyState") != "Enabled":
+        problems.append(f"the key is {meta.get('KeyState')} (ECS cannot decrypt the secret)")
+    policy_text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
+    if not _delegates_to_iam(policy_text, d.account):
+        problems.append("the key policy does not let the account (IAM) use the key: the roles' kms:Decrypt "
+                        "grants have no effect")
+    if not kms.get_key_rotation_status(KeyId=arn).get("KeyRotationEnabled"):
+        problems.append("automatic rotation is off")
+    return Check(KEY, FAIL if problems else PASS, "; ".join(problems) or f"{meta['KeyId']}: enabled, "
+                 "account root delegated, rotation on",
+                 f"aws kms enable-key / enable-key-rotation --key-id {meta['KeyId']}, or re-run `byoc deploy` "
+                 "(it restores the key policy)" if problems else "")
+
+
+CHECKS = ((EXEC_ROLE, exec_role), (VALUE_FROM, value_from), (SECRET, secret), (POLICY, secret_policy),
+          (KEY, kms_key))

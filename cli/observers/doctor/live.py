@@ -1,0 +1,117 @@
+"""Live checks: the deployed stack, read with boto3. Read-only.
+
+The order is the path a task start takes (AWS's runbook ``AWSSupport-TroubleshootECSTaskFailedToStart``
+and the ECS guide "Verifying stopped task connectivity" walk it the same way): the network from
+the task's subnets to the endpoints (``network``), who may read the secret and decrypt it
+(``access``, then AWS's own evaluator in ``evaluator``), then what ECS did with it (``runtime``).
+Each check is one question with its fix; one that cannot be answered (an AWS error) is that
+check's failure, never the run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+from cli.observers.doctor import FAIL, Check
+from cli.observers.service import active_service
+from constructs_lib.catalog import service_of
+
+
+@dataclass
+class Deployed:
+    """The deployment doctor looks at: its outputs, the inputs it was applied with, and the AWS
+    reads several checks share (each made once)."""
+
+    target: Any
+    outputs: dict[str, Any]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    #: ``--check-value``: read the secret's plaintext to check its JSON key (a CloudTrail read).
+    check_value: bool = False
+
+    def client(self, service: str):
+        return self.target.client(service)
+
+    @property
+    def region(self) -> str:
+        return self.target.region
+
+    @property
+    def account(self) -> str:
+        return self.outputs["ecs_task_role_arn"].split(":")[4]
+
+    @cached_property
+    def vpc(self) -> dict:
+        return self.client("ec2").describe_vpcs(VpcIds=[self.outputs["vpc_id"]])["Vpcs"][0]
+
+    @cached_property
+    def endpoints(self) -> dict[str, dict]:
+        """The VPC's endpoints that are not being deleted, by service (``ecr.api``, ``s3``, ...)."""
+        found = self.client("ec2").describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [self.outputs["vpc_id"]]}])["VpcEndpoints"]
+        return {service_of(e["ServiceName"]): e for e in found
+                if e.get("State", "").lower() not in ("deleted", "deleting")}
+
+    @cached_property
+    def service(self) -> dict | None:
+        return active_service(self.client("ecs"), self.outputs["ecs_cluster_name"], self.outputs["ecs_service_name"])
+
+    @property
+    def _awsvpc(self) -> dict:
+        return ((self.service or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+
+    @cached_property
+    def task_subnets(self) -> list[dict]:
+        ids = self._awsvpc.get("subnets") or []
+        return self.client("ec2").describe_subnets(SubnetIds=ids)["Subnets"] if ids else []
+
+    @property
+    def task_security_groups(self) -> list[str]:
+        return list(self._awsvpc.get("securityGroups") or [])
+
+    @cached_property
+    def s3_prefix_list(self) -> dict | None:
+        name = f"com.amazonaws.{self.region}.s3"
+        lists = self.client("ec2").describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [name]}]).get("PrefixLists", [])
+        return lists[0] if lists else None
+
+    @cached_property
+    def task_definitions(self) -> list[dict]:
+        """The service's task definition and, when newer, the family's latest ACTIVE revision
+        (what the next deployment, or a console "update", takes)."""
+        ecs = self.client("ecs")
+        current = self.service["taskDefinition"] if self.service else None
+        if current is None:
+            return []
+        family = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]["family"]
+        active = [a for a in ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+                  if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+        latest = max(active, key=lambda a: int(a.rsplit(":", 1)[-1]), default=current)
+        return [ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+                for arn in dict.fromkeys([current, latest])]
+
+
+def _safe(name: str, fn: Callable[[Deployed], Check], deployed: Deployed) -> Check:
+    """One check's answer; an AWS error while checking is that check's failure, not the run's."""
+    from cli.core.aws import aws_errors
+
+    try:
+        return fn(deployed)
+    except aws_errors() as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Check(name, FAIL, f"could not check: {first}", "check credentials and permissions, then re-run")
+
+
+def all_checks() -> list[tuple[str, Callable[[Deployed], Check]]]:
+    """(name, check) in the order a task start needs them."""
+    from cli.observers.doctor import access, evaluator, network, runtime
+
+    return [*network.CHECKS, *access.CHECKS, *evaluator.CHECKS, *runtime.CHECKS]
+
+
+def live_checks(target, outputs: dict[str, Any], inputs: dict[str, Any] | None = None, *,
+                check_value: bool = False) -> list[Check]:
+    deployed = Deployed(target, outputs, dict(inputs or {}), check_value)
+    return [_safe(name, fn, deployed) for name, fn in all_checks()]
