@@ -41,7 +41,8 @@ Rules the client enforces on top of the evaluator, so that a verdict is never wr
    ``arn:aws:iam::ACCT:root`` like any principal whose identity policies are the ones given, while
    AWS lets the root user do anything in its account that no policy explicitly denies.
 5. ``decided_by`` names the deciding statements: for a deny the evaluator's ``getDenialReasons``
-   (policy type, policy name, Sid or statement index), for an allow its ``getGrantReasons``.
+   (policy type, policy name, Sid or statement index; when some are marked ``blocking``, only those),
+   for an allow its ``getGrantReasons``.
 6. If the node process dies (or stops answering within ``timeout``) it is restarted once for the
    request; if that fails too, ``EvaluatorUnavailable``. Requests and answers carry an id and are
    matched by it; one lock serializes requests, so one ``Evaluator`` is safe from several threads.
@@ -185,12 +186,17 @@ def locate() -> Path | None:
     return target if _installed_version(target) == VERSION else None
 
 
+#: npm's error lines that say nothing on their own (the error object's fields, the stack, advice).
+_NPM_NOISE = ("syscall", "errno", "at ", "{", "}", "code:", "address:", "port:", "type:", "A complete log",
+              "If you are behind", "/")
+
+
 def _npm_failure(proc: subprocess.CompletedProcess) -> str:
-    """npm's failure in a few words: its first "npm error" lines (code, summary), not the log path."""
+    """npm's failure in a few words: its error code and first telling "npm error" line."""
     lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
     errors = [ln.removeprefix("npm error").removeprefix("npm ERR!").strip() for ln in lines
               if ln.startswith(("npm error", "npm ERR!"))]
-    errors = [e for e in errors if e and not e.startswith(("A complete log", "/"))]
+    errors = [e for e in errors if e and not e.startswith(_NPM_NOISE)]
     return f"npm ci exited with {proc.returncode}: " + ("; ".join(errors[:2]) or (lines[-1] if lines else "no output"))
 
 
@@ -407,9 +413,13 @@ def decide(request: PolicyRequest, answer: dict) -> Decision:
     if result == "Allowed":
         decided = tuple(_describe(g) for g in answer.get("grants") or ())
     else:
-        denials = answer.get("denials") or ()
+        denials = answer.get("denials") or []
         if result == "ExplicitlyDenied":
             denials = [d for d in denials if d.get("denialType") == "Explicit"]
+        # "blocking": a policy that denied what the others would have allowed (a VPC endpoint policy,
+        # a permissions boundary); the evaluator also lists every policy type that merely allowed
+        # nothing (a same-account resource policy of Deny statements only), which decided nothing.
+        denials = [d for d in denials if d.get("blocking")] or denials
         decided = tuple(_describe(d) for d in denials) or (_no_reason(answer, request),)
     verb = {"Allowed": "allowed by", "ExplicitlyDenied": "explicitly denied by",
             "ImplicitlyDenied": "implicitly denied:"}[result]
