@@ -26,8 +26,9 @@ Rules the client enforces on top of the evaluator, so that a verdict is never wr
    (``arn:aws:sts::ACCT:assumed-role/NAME/SESSION``) aws:PrincipalArn is the ROLE's ARN
    (``arn:aws:iam::ACCT:role/NAME``): IAM User Guide, "AWS global condition context keys",
    aws:PrincipalArn ("For IAM roles, the request context returns the ARN of the role, not the ARN
-   of the user that assumed the role"). A session ARN does not carry the role's path: for a role
-   with a path, pass aws:PrincipalArn yourself.
+   of the user that assumed the role";
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+   A session ARN does not carry the role's path: for a role with a path, pass aws:PrincipalArn yourself.
 2. The evaluator drops context keys it does not know for the action (``ignoredContextKeys``; e.g.
    ``kms:EncryptionContext:SecretARN`` on kms:Decrypt). If any policy of the request references a
    dropped key — as a Condition key or as a ``${...}`` policy variable, key names compared
@@ -48,10 +49,12 @@ Rules the client enforces on top of the evaluator, so that a verdict is never wr
    matched by it; one lock serializes requests, so one ``Evaluator`` is safe from several threads.
 
 Policy evaluation itself is the evaluator's: IAM User Guide, "Policy evaluation logic" (explicit
-deny > allow > implicit deny; same-account: identity OR resource policy allows) and "Cross-account
-policy evaluation logic" (both the identity policy and the resource policy must allow); AWS KMS
-Developer Guide, "Key policies" (no IAM policy grants access to a key unless the key policy
-allows it, e.g. by delegating to the account: ``"Principal": {"AWS": "arn:aws:iam::ACCT:root"}``).
+deny > allow > implicit deny; same-account: identity OR resource policy allows;
+reference_policies_evaluation-logic.html) and "Cross-account policy evaluation logic" (both the
+identity policy and the resource policy must allow; reference_policies_evaluation-logic-cross-account.html);
+AWS KMS Developer Guide, "Key policies" (no IAM policy grants access to a key unless the key policy
+allows it, e.g. by delegating to the account: ``"Principal": {"AWS": "arn:aws:iam::ACCT:root"}``;
+https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
 """
 
 from __future__ import annotations
@@ -443,10 +446,11 @@ class _Process:
 
     @staticmethod
     def _read(stream, put: Callable[[Any], Any], wake: bool) -> None:
-        with contextlib.suppress(OSError, ValueError):  # closed under us by close()
+        """Until end of file, which comes when the process exits; this thread alone closes the stream."""
+        with contextlib.suppress(OSError, ValueError), stream:
             for line in stream:
                 put(line.rstrip("\n"))
-        if wake:  # stdout closed: the process is gone; wake the reader waiting for an answer
+        if wake:  # the process is gone: wake the reader waiting for an answer
             put(None)
 
     def ask(self, message: dict, timeout: float) -> dict:
@@ -485,6 +489,8 @@ class _Process:
             self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError, ValueError):  # stdout and stderr: closed by their readers
+            self.proc.stdin.close()
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -493,9 +499,6 @@ class _Process:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.close()
 
 
 class _Died(Exception):
