@@ -1,6 +1,7 @@
-"""Benchmark: eager (plain cdktf) vs fast cold vs cached synth; byoc lockdown vs terraform apply.
+"""Benchmark: eager (plain cdktf) vs fast cold vs cached synth; byoc lockdown vs terraform apply;
+the independent policy evaluator's latency.
 
-    .venv/bin/python bench/benchmark.py [--runs 5] [--only synth|lockdown] [--output BENCHMARKS.md]
+    .venv/bin/python bench/benchmark.py [--runs 5] [--only synth|lockdown|evaluator] [--output BENCHMARKS.md]
 
 Each measurement is a fresh process, timed from spawn to exit; the table shows medians of
 ``--runs`` runs (the three kinds interleaved, so load on the machine hits them alike):
@@ -19,6 +20,12 @@ gets ``byoc deploy`` (~80 s), ``byoc secret put`` and one ``byoc lockdown``; the
 4. ``byoc lockdown -y --project-dir DIR``
 5. ``terraform apply -auto-approve -input=false -var-file=DIR/.byoc/inputs.tfvars.json`` in the
    stack folder, with the same AWS environment: what a user without byoc would run.
+
+Evaluator (cli/core/evaluator: @cloud-copilot/iam-simulate in a resident Node process, installed
+by ``ensure()`` into the user's cache if it is not there yet): ``--runs`` cold starts (spawn to the
+first answer); then, on one warm process, ~500 evaluations of the requests a task start makes
+(execution role and task role: GetSecretValue with the stack's secret policy through its endpoint,
+kms:Decrypt with its key policy through Secrets Manager), timed one by one and four by four.
 
 Each part is printed and written to its own section of BENCHMARKS.md (between its markers; other
 content of that file is kept, and a part not run keeps its previous section). The code is run
@@ -44,10 +51,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MARKERS = {"synth": ("<!-- benchmark:start -->", "<!-- benchmark:end -->"),
-           "lockdown": ("<!-- benchmark-lockdown:start -->", "<!-- benchmark-lockdown:end -->")}
-HEADINGS = {"synth": "## Synth", "lockdown": "## Lockdown vs plain terraform apply"}
-# fast/eager, cached/eager, fast/eager peak RSS, lockdown/terraform apply
-GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0, "lockdown": 1.1}
+           "lockdown": ("<!-- benchmark-lockdown:start -->", "<!-- benchmark-lockdown:end -->"),
+           "evaluator": ("<!-- benchmark-evaluator:start -->", "<!-- benchmark-evaluator:end -->")}
+HEADINGS = {"synth": "## Synth", "lockdown": "## Lockdown vs plain terraform apply",
+            "evaluator": "## Policy evaluator (iam-simulate, resident Node process)"}
+# fast/eager, cached/eager, fast/eager peak RSS, lockdown/terraform apply, evaluator ms per task start
+GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0, "lockdown": 1.1, "task_start_ms": 50.0}
+#: Evaluations a task start needs: {execution, task} role x {GetSecretValue, kms:Decrypt}.
+TASK_START_EVALUATIONS = 4
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 
 
@@ -202,6 +213,112 @@ def measure_lockdown(runs: int, base: dict[str, str]) -> dict[str, dict[str, lis
     return results
 
 
+def _task_start_requests():
+    """The four requests of one task start, shaped as the stack writes its documents
+    (constructs_lib/secrets.py, constructs_lib/kms.py)."""
+    from cli.core.evaluator import PolicyRequest
+
+    account, region, app = "111111111111", "us-east-1", "byoc-bench"
+    secret = f"arn:aws:secretsmanager:{region}:{account}:secret:{app}/pinecone-api-key-AbCdEf"
+    key = f"arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    roles = [f"arn:aws:iam::{account}:role/{app}-execution", f"arn:aws:iam::{account}:role/{app}-task"]
+    vpce, via = "vpce-0123456789abcdef0", f"secretsmanager.{region}.amazonaws.com"
+    read = "secretsmanager:GetSecretValue"
+    doc = lambda *statements: {"Version": "2012-10-17", "Statement": list(statements)}  # noqa: E731
+    secret_policy = doc(
+        {"Sid": "DenyReadOutsideVpcEndpoint", "Effect": "Deny", "Principal": "*", "Action": read,
+         "Resource": secret, "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}},
+        {"Sid": "DenyReadToUnlistedPrincipals", "Effect": "Deny", "Principal": "*", "Action": read,
+         "Resource": secret, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": roles}}})
+    key_policy = doc(
+        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": key},
+        {"Sid": "CloudWatchLogsEncryptsThisStacksLogGroups", "Effect": "Allow",
+         "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+         "Resource": key, "Condition": {"StringEquals": {
+             "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:/ecs/{app}"}}})
+    grant = (f"{app}-secret-read", doc(
+        {"Sid": "ReadPineconeSecret", "Effect": "Allow", "Action": read, "Resource": secret},
+        {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
+         "Condition": {"StringEquals": {"kms:ViaService": via}}}))
+    requests = []
+    for role in roles:
+        requests.append(PolicyRequest(role, read, secret, account, context={"aws:SourceVpce": vpce},
+                                      identity_policies=[grant], resource_policy=secret_policy))
+        requests.append(PolicyRequest(role, "kms:Decrypt", key, account,
+                                      context={"kms:ViaService": via, "kms:EncryptionContext:SecretARN": secret},
+                                      identity_policies=[grant], resource_policy=key_policy))
+    return requests
+
+
+def measure_evaluator(runs: int, evaluations: int = 500) -> dict[str, list[float]]:
+    """Seconds: cold starts (spawn to first answer), each evaluation, each task start (4 in a row)."""
+    from cli.core.evaluator import Evaluator, ensure
+
+    folder = ensure(say=lambda line: print(f"  {line}", flush=True))
+    requests = _task_start_requests()
+    results: dict[str, list[float]] = {"cold": [], "evaluation": [], "task_start": []}
+    for i in range(runs):
+        start = time.perf_counter()
+        with Evaluator(folder) as evaluator:
+            decision = evaluator.evaluate(requests[0])
+            results["cold"].append(time.perf_counter() - start)
+        if not decision.allowed:
+            sys.exit(f"benchmark: the evaluator did not allow the task start's read: {decision.reason}")
+        print(f"  cold start {i + 1}/{runs} {results['cold'][-1] * 1000:7.1f} ms", flush=True)
+    with Evaluator(folder) as evaluator:
+        for request in requests * 5:  # warm-up
+            evaluator.evaluate(request)
+        for _ in range(evaluations // len(requests)):
+            begin = time.perf_counter()
+            for request in requests:
+                t = time.perf_counter()
+                decision = evaluator.evaluate(request)
+                results["evaluation"].append(time.perf_counter() - t)
+                if not decision.allowed:  # every request of a task start is allowed by the stack
+                    sys.exit(f"benchmark: not allowed: {decision.reason}")
+            results["task_start"].append(time.perf_counter() - begin)
+    print(f"  {len(results['evaluation'])} warm evaluations done", flush=True)
+    return results
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def report_evaluator(results, runs: int, load_note: str) -> str:
+    from cli.core.evaluator import EVALUATOR
+
+    ms = {k: [v * 1000 for v in values] for k, values in results.items()}
+    med = {k: statistics.median(v) for k, v in ms.items()}
+    p95 = {k: _p95(v) for k, v in ms.items()}
+    goal = GOALS["task_start_ms"]
+    verdict = "PASS" if p95["task_start"] <= goal else "FAIL"
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()} by `bench/benchmark.py --runs {runs} --only evaluator`: "
+        f"{EVALUATOR} in a resident Node process (cli/core/evaluator), driven from Python over stdin/stdout.",
+        "",
+        "| what | median | p95 | goal |",
+        "|---|---|---|---|",
+        f"| cold start: spawn node, load the package, first answer ({runs} runs) | {med['cold']:.0f} ms | "
+        f"{p95['cold']:.0f} ms | — |",
+        f"| one evaluation, warm ({len(ms['evaluation'])} evaluations) | {med['evaluation']:.2f} ms | "
+        f"{p95['evaluation']:.2f} ms | — |",
+        f"| one task start = {TASK_START_EVALUATIONS} evaluations, warm ({len(ms['task_start'])} task starts) | "
+        f"{med['task_start']:.1f} ms | {p95['task_start']:.1f} ms | p95 ≤ {goal:.0f} ms **{verdict}** |",
+        "",
+        "A task start's requests: the execution role and the task role, each GetSecretValue on the secret "
+        "(the stack's secret policy, through its endpoint) and kms:Decrypt on the key (the stack's key policy, "
+        "kms:ViaService = Secrets Manager); all four allowed.",
+        "",
+        "Cold starts (ms): " + ", ".join(f"{v:.0f}" for v in ms["cold"]),
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()) + ".",
+        load_note,
+    ]) + "\n"
+
+
 def _version(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
@@ -321,10 +438,10 @@ def machine_load(start: tuple[float, float, float, str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=("synth", "lockdown"), help="run one part (default: both)")
+    parser.add_argument("--only", choices=("synth", "lockdown", "evaluator"), help="run one part (default: all)")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
-    parts = [args.only] if args.only else ["synth", "lockdown"]
+    parts = [args.only] if args.only else ["synth", "lockdown", "evaluator"]
     with tempfile.TemporaryDirectory(prefix="byoc-bench-code-") as code:
         base = snapshot(Path(code))
         sys.path.insert(0, code)  # the emulator (cli.emulator) runs in this process: the copy too
@@ -334,9 +451,12 @@ def main() -> None:
             if part == "synth":
                 results = measure(args.runs, base)
                 section = report_synth(results, args.runs, machine_load(start))
-            else:
+            elif part == "lockdown":
                 results = measure_lockdown(args.runs, base)
                 section = report_lockdown(results, args.runs, machine_load(start))
+            else:
+                results = measure_evaluator(args.runs)
+                section = report_evaluator(results, args.runs, machine_load(start))
             print()
             print(section, end="")
             write(args.output, part, section)
