@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cli.actions.rollout import RollOptions
+from cli.core.errors import ByocError
 from cli.core.session import Session, print_outputs, say
 from cli.observers import existing_vpc
 from cli.observers.secret import secret_state
@@ -47,8 +48,14 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: R
     for warning in warnings:
         say(warning)
     tf = s.prepare(values["aws_region"])
-    no_value = not start_tasks_set and not secret_state(s.target(values["aws_region"]),
-                                                         secret_name(values["app_name"])).usable
+    name = secret_name(values["app_name"])
+    secret = secret_state(s.target(values["aws_region"]), name)
+    if secret.deleted_date is not None:
+        # Terraform would plan to create it anew, which Secrets Manager refuses while the name is
+        # scheduled for deletion; and a deploy must not scale the service to zero over it.
+        why, fix = secret.problem(name)
+        raise ByocError(f"nothing was changed: {why}: {fix}, then run `byoc deploy` again.")
+    no_value = not start_tasks_set and not secret.usable
     if no_value:
         values = {**values, "start_tasks": False}
     # Once applying starts, these are the inputs of the last deploy (even if apply stops midway,

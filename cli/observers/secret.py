@@ -35,15 +35,15 @@ class SecretState:
         """Whether a task start can read a value from it."""
         return self.exists and self.deleted_date is None and self.current_version is not None
 
-    def problem(self, secret_id: str) -> str | None:
-        """Why a task start cannot read it, with the command that mends it; None when usable."""
+    def problem(self, secret_id: str) -> tuple[str, str] | None:
+        """(why a task start cannot read it, the command that mends it); None when usable."""
         if not self.exists:
-            return "the secret does not exist: run `byoc deploy` to create it"
+            return "the secret does not exist", "run `byoc deploy` to create it"
         if self.deleted_date is not None:
-            return (f"the secret is scheduled for deletion ({self.deleted_date}) and cannot be read: restore it with "
-                    f"`aws secretsmanager restore-secret --secret-id {secret_id}`")
+            return (f"the secret is scheduled for deletion ({self.deleted_date}) and cannot be read",
+                    f"restore it with `aws secretsmanager restore-secret --secret-id {secret_id}`")
         if self.current_version is None:
-            return "the secret has no current value: run `byoc secret put`"
+            return "the secret has no current value", "store it with `byoc secret put` (it writes {\"PINECONE_API_KEY\": \"...\"})"
         return None
 
 

@@ -43,7 +43,7 @@ class Status:
     def human(self) -> list[str]:
         lines = output_lines(self.outputs)
         problem = self.secret.problem(self.secret_arn)
-        lines.append("Secret value: set" if problem is None else f"Secret value: NOT USABLE — {problem}")
+        lines.append("Secret value: set" if problem is None else f"Secret value: NOT USABLE — {problem[0]}: {problem[1]}")
         if self.readers is not None:
             lines.append("Locked down: only " + ", ".join(self.readers) + " may read")
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from cli.observers.doctor import FAIL, PASS, WARN, Check
+from cli.observers.secret import secret_state
 from cli.core.policy import PRINCIPAL_ARN, SecretPolicy, as_list, grants, statements
 from constructs_lib.catalog import EXECUTION_MANAGED_POLICY, SECRET_JSON_KEY, SECRET_READ_ACTION, value_from
 
@@ -102,19 +103,19 @@ def _value_problems(d) -> list[str] | None:
 
 
 def secret(d) -> Check:
-    described = d.client("secretsmanager").describe_secret(SecretId=d.outputs["byoc_secret_arn"])
+    arn = d.outputs["byoc_secret_arn"]
+    state = secret_state(d.target, arn)
     problems = []
-    key = described.get("KmsKeyId") or ""
+    key = state.kms_key_id or ""
     cmk = d.outputs.get("kms_key_arn") or ""
-    if not key or key.startswith("alias/aws/") or (cmk and key not in (cmk, cmk.rsplit("/", 1)[-1])):
+    if state.exists and (not key or key.startswith("alias/aws/") or (cmk and key not in (cmk, cmk.rsplit("/", 1)[-1]))):
         problems.append(f"encrypted with {key or 'the AWS-managed key'}, not the stack's CMK")
-    if described.get("DeletedDate"):
-        problems.append("scheduled for deletion (restore it: aws secretsmanager restore-secret)")
-    current = any("AWSCURRENT" in s for s in (described.get("VersionIdsToStages") or {}).values())
-    if not current:
-        problems.append("no current value (run `byoc secret put`)")
+    unusable = state.problem(arn)
     fix = "store it with `byoc secret put` (writes {\"PINECONE_API_KEY\": \"...\"})"
-    if problems or not current:
+    if unusable:
+        problems.append(unusable[0])
+        fix = unusable[1]
+    if problems:
         return Check(SECRET, FAIL, "; ".join(problems), fix)
     if not d.check_value:
         return Check(SECRET, PASS, "CMK-encrypted; has a current version (content not read: --check-value reads it)")

@@ -96,10 +96,11 @@ class Deployed:
 def _safe(name: str, fn: Callable[[Deployed], Check], deployed: Deployed) -> Check:
     """One check's answer; an AWS error while checking is that check's failure, not the run's."""
     from cli.core.aws import aws_errors
+    from cli.core.errors import ByocError
 
     try:
         return fn(deployed)
-    except aws_errors() as exc:
+    except (*aws_errors(), ByocError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Check(name, FAIL, f"could not check: {first}", "check credentials and permissions, then re-run")
 
