@@ -65,7 +65,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from cli import emulator_tasks
+from cli.emulator import ecs_tasks as emulator_tasks
 
 HOST = "127.0.0.1"
 
