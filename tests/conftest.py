@@ -228,7 +228,7 @@ def deployed_stack(synthesized_project, tmp_path_factory):
     # The BYOC trust role too, so that the security scans of this deployment see every policy.
     (project / "byoc.toml").write_text(f'pinecone_aws_account_id = "{TRUST_ACCOUNT}"\n'
                                        f'pinecone_external_id = "{TRUST_EXTERNAL_ID}"\n')
-    # Task phases of 0.3 s instead of 1 s (cli/emulator_tasks.py): rollouts are part of this flow.
+    # Task phases of 0.3 s instead of 1 s (cli/emulator/ecs_tasks.py): rollouts are part of this flow.
     with spawned(env={"BYOC_EMULATOR_TASK_SECONDS": "0.3"}) as emu:
         stack = DeployedStack(project, emu, sentinel="pcsk-sentinel-" + secrets.token_hex(12))
         steps = stack.steps

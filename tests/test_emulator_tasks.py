@@ -1,4 +1,4 @@
-"""The emulator's ECS task model (gap 4, cli/emulator_tasks.py), against a moto server on
+"""The emulator's ECS task model (gap 4, cli/emulator/ecs_tasks.py), against a moto server on
 127.0.0.1 with boto3: tasks start, or stop with AWS's own reason, the way ECS treats a
 container's ``secrets``; running tasks become healthy targets and write a log line; the fault
 switch. No terraform: one service built with boto3, the way the stack builds it.

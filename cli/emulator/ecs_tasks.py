@@ -29,6 +29,24 @@ runs no code and sends no traffic. Those outcomes can be asked for, one test at 
 the emulator's fault switch (``POST /byoc-emulator/faults``, see ``FAULTS``): the secret read
 denied (always, or once the secret's policy has changed), the image missing, health checks
 failing, the application exiting — each stopping tasks with the reason AWS gives for it.
+
+Wired into moto by ecs.py (service changes, reads, ListTasks), elbv2.py (target health) and
+ec2.py (the tasks' network interfaces); the fault switch is served by server.py.
+
+AWS documentation followed (Amazon ECS Developer Guide and API Reference):
+- "Amazon ECS task lifecycle",
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+- "Pass Secrets Manager secrets through Amazon ECS environment variables",
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+- "How the Amazon ECS deployment circuit breaker detects failures",
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+- "Stopped tasks error codes",
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
+- "Send Amazon ECS logs to CloudWatch" (the awslogs stream name),
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
+- Deployment, Task (stopCode, stoppedReason),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html,
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html
 """
 
 from __future__ import annotations

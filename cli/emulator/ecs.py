@@ -1,0 +1,115 @@
+"""ECS: gap 3 (a service keeps what it was created with) and gap 4 (services start tasks), wired here.
+
+Gap 3 — moto's ECS services do not keep ``availabilityZoneRebalancing`` (nor, in 5.2.5,
+``healthCheckGracePeriodSeconds``, ``enableECSManagedTags`` and ``enableExecuteCommand``), so
+every plan after apply shows a diff. The values sent to CreateService are stored on the service
+and returned by DescribeServices (UpdateService already stores what it is sent).
+
+Gap 4 — moto runs no containers, so a service never has a task and a deployment's outcome cannot
+be seen. The task model (``ecs_tasks``) sees every change to a service (CreateService,
+UpdateService, DeleteService) and is advanced to now before every read (DescribeServices,
+ListTasks, DescribeTasks); moto's own state machine never moves the model's tasks
+(``Task.advance``). moto's ``ListTasks`` ignores ``serviceName``; the filter is applied here.
+The rest of gap 4's wiring sits with the service it touches: target health in elbv2.py, the
+tasks' network interfaces in ec2.py.
+
+AWS documentation followed (Amazon ECS API Reference):
+- CreateService, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+- Service (what DescribeServices returns),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
+- UpdateService (a new task definition or forceNewDeployment starts a deployment),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+- ListTasks (serviceName: only that service's tasks),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+The task model's own sources: ecs_tasks.py.
+"""
+
+from __future__ import annotations
+
+from cli.emulator import ecs_tasks
+from cli.emulator.patching import installer, replace
+
+GAPS = (3, 4)
+
+
+def reset() -> None:
+    ecs_tasks.reset()
+
+
+def patch_responses() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse as Response
+
+    original_create_service = Response.create_service
+
+    @replace(Response, "create_service", gap=3)
+    def create_service(self):
+        result = original_create_service(self)
+        service = result.result["service"]
+        service.availability_zone_rebalancing = self._get_param("availabilityZoneRebalancing") or "DISABLED"
+        service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+        service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
+        service.enable_execute_command = bool(self._get_param("enableExecuteCommand"))
+        return result
+
+    # Gap 4: the task model sees every change to a service and runs before every read.
+    create_service_keeping_settings = Response.create_service
+
+    @replace(Response, "create_service", gap=4)
+    def create_service_with_tasks(self):
+        result = create_service_keeping_settings(self)
+        ecs_tasks.on_create(self.ecs_backend, result.result["service"], self._get_param("deploymentConfiguration"))
+        return result
+
+    original_update_service = Response.update_service
+
+    @replace(Response, "update_service", gap=4)
+    def update_service(self):
+        before = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
+        task_definition = before.task_definition
+        result = original_update_service(self)
+        service = result.result["service"]
+        ecs_tasks.on_update(self.ecs_backend, service, deployment_configuration=None,
+                            new_deployment=bool(self._get_param("forceNewDeployment"))
+                            or service.task_definition != task_definition)
+        return result
+
+    original_delete_service = Response.delete_service
+
+    @replace(Response, "delete_service", gap=4)
+    def delete_service(self):
+        result = original_delete_service(self)
+        ecs_tasks.on_delete(self.ecs_backend, result.result["service"])
+        return result
+
+    def ticking(handler):
+        def read(self):
+            ecs_tasks.tick(self.ecs_backend)
+            return handler(self)
+        return read
+
+    for name in ("describe_services", "list_tasks", "describe_tasks"):
+        replace(Response, name, gap=4)(ticking(getattr(Response, name)))
+
+
+def patch_models() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend, Task
+
+    original_list_tasks = EC2ContainerServiceBackend.list_tasks
+
+    @replace(EC2ContainerServiceBackend, "list_tasks", gap=4)
+    def list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
+                   service_name=None, desiredStatus=None):
+        found = original_list_tasks(self, cluster_str, container_instance, family, started_by, service_name,
+                                    desiredStatus)
+        if service_name:
+            name = service_name.rsplit("/", 1)[-1]
+            found = [t for t in found if t.group == f"service:{name}"]
+        return found
+
+    # The model's tasks are moved on by the model only (ecs_tasks sets their _transitions to []).
+    original_advance = Task.advance
+    replace(Task, "advance", gap=4)(
+        lambda self: None if hasattr(self, "_byoc_service") else original_advance(self))
+
+
+install = installer(patch_responses, patch_models)

@@ -1,0 +1,102 @@
+"""The gaps of moto that the embedded emulator fills: the table, one row per gap.
+
+moto stands in for AWS in ``byoc demo``, ``byoc emulator`` and the tests. The gaps of moto 5.2
+below matter for this stack; each is filled in the emulator, so the generated Terraform carries
+no test-only settings. ``TABLE`` is the single source: each row says what moto lacks, what the
+emulator does instead and which modules of this package fill it; each of those modules declares
+the gap in its ``GAPS`` and opens with the AWS documentation it follows. The server installs every
+module of the table (``modules()``), and tests/test_emulator_gaps.py holds the table, the modules
+and the changes they make to moto to one another.
+
+moto stores resource policies but does not enforce them: whether a policy denies is checked on
+the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Gap:
+    number: int
+    service: str  #: the AWS service
+    moto_lacks: str
+    emulator_does: str
+    modules: tuple[str, ...]  #: the modules of cli/emulator/ that fill it, the main one first
+
+
+TABLE: tuple[Gap, ...] = (
+    Gap(1, "IAM",
+        "AWS-managed policies are not loaded by default, so attaching AmazonECSTaskExecutionRolePolicy fails with "
+        "NoSuchEntity.",
+        "Sets MOTO_IAM_LOAD_MANAGED_POLICIES (moto's own switch) before the IAM backend is created.",
+        ("iam",)),
+    Gap(2, "Application Auto Scaling",
+        "No ListTagsForResource/TagResource/UntagResource (HTTP 500, and the provider retries "
+        "aws_appautoscaling_target forever).",
+        "Implements them with a per-ARN tag store (RegisterScalableTarget's Tags included).",
+        ("applicationautoscaling",)),
+    Gap(3, "ECS",
+        "Services do not keep availabilityZoneRebalancing (nor, in 5.2.5, healthCheckGracePeriodSeconds, "
+        "enableECSManagedTags and enableExecuteCommand), so every plan after apply shows a diff.",
+        "Stores the values sent at create time and returns them (UpdateService already stores what it is sent).",
+        ("ecs",)),
+    Gap(4, "ECS",
+        "moto runs no containers, so a service never has a task and a deployment's outcome cannot be seen; "
+        "ListTasks ignores serviceName.",
+        "A model of what ECS does with a service's tasks (cli/emulator/ecs_tasks.py): deployments, task starts that "
+        "resolve the container's secrets as ECS does (stopping with AWS's own stoppedReason when the secret has no "
+        "current value or the JSON key is missing), running tasks registered as healthy targets, a log line per "
+        "started container, the circuit breaker. It never evaluates IAM (moto cannot); a fault switch "
+        "(Emulator.set_faults, POST /byoc-emulator/faults) makes task starts fail the ways AWS would for what it "
+        "cannot model: the secret read denied, the image missing, health checks failing, the app exiting. "
+        "ListTasks filters by serviceName.",
+        ("ecs", "elbv2", "ec2")),
+    Gap(5, "EC2",
+        "(found here, 5.2.5) A security group rule that references another group loses its description, so every "
+        "plan shows a diff.",
+        "Reads the description from the group pair too.",
+        ("ec2",)),
+    Gap(6, "Elastic Load Balancing",
+        "(found here, 5.2.5) DeleteLoadBalancer ignores the load balancer's deletion protection, so a destroy that "
+        "would fail in AWS passes against moto.",
+        "Refuses it with AWS's OperationNotPermitted, so the tests prove that every destroy path turns protection "
+        "off first.",
+        ("elbv2",)),
+    Gap(7, "S3",
+        "Bucket policies are evaluated without their conditions, so the state bucket's \"deny unless HTTPS\" "
+        "statement denies every request.",
+        "Leaves statements with a Condition out of moto's evaluation (it cannot evaluate them; the real S3 does).",
+        ("s3",)),
+    Gap(8, "Route 53",
+        "(found here, 5.2.5) CreateHostedZone with a VPC makes a *public* zone unless HostedZoneConfig.PrivateZone "
+        "is also sent; AWS makes it private (the VPC is what makes a zone private, and the AWS provider sends only "
+        "the VPC). The next plan then tries to associate the VPC again and fails (PublicZoneVPCAssociation).",
+        "A VPC in the request makes the zone private.",
+        ("route53",)),
+    Gap(9, "Secrets Manager",
+        "(found here, 5.2.5) UpdateSecretVersionStage moves the AWSCURRENT label but not the version GetSecretValue "
+        "returns by default, so `byoc secret rollback` looked like a no-op to the app.",
+        "The default version follows AWSCURRENT.",
+        ("secretsmanager",)),
+    Gap(10, "IAM, IAM Access Analyzer",
+        "AWS's own policy evaluators: IAM's SimulatePrincipalPolicy/SimulateCustomPolicy answer with a body "
+        "botocore cannot parse, and Access Analyzer has no backend at all (the server prints a traceback and "
+        "answers 500, retried four times).",
+        "Answers both the way AWS answers an operation it does not offer: HTTP 501 NotImplemented, at once. byoc "
+        "then says \"not checked by AWS's evaluator\" (a WARN), as it would against any endpoint without them; the "
+        "emulator never makes up a verdict.",
+        ("iam", "accessanalyzer")),
+)
+
+
+def module_names() -> list[str]:
+    """The modules that fill the gaps, each once, in the table's order (the order they install in)."""
+    return list(dict.fromkeys(name for gap in TABLE for name in gap.modules))
+
+
+def modules() -> list[ModuleType]:
+    return [importlib.import_module(f"{__package__}.{name}") for name in module_names()]

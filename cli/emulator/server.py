@@ -1,0 +1,120 @@
+"""The emulator's server: moto's WSGI app behind byoc's own routes, served on 127.0.0.1.
+
+In front of moto's ``DomainDispatcherApplication``: the emulator's own endpoint,
+``/byoc-emulator/faults`` (the task model's fault switch: GET the faults, POST a JSON object to
+switch some on or off, DELETE to clear them all), then the routes the gap modules installed (the
+refusals of gap 10). Every module of the gap table is installed before the server starts, and
+every server starts as an empty AWS: moto's backends and the emulator's own state are reset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from cli.emulator import ecs_tasks, gaps, patching
+
+HOST = "127.0.0.1"
+FAULTS_PATH = "/byoc-emulator/faults"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def install_gaps() -> None:
+    """Install every module of the gap table (each does so once per process)."""
+    for module in gaps.modules():
+        module.install()
+
+
+def _faults(environ, start_response):
+    """The fault switch of the task model (``ecs_tasks.FAULTS``)."""
+    try:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            found, status = ecs_tasks.set_faults(json.loads(body or b"{}")), "200 OK"
+        elif method == "DELETE":
+            found, status = ecs_tasks.set_faults(dict.fromkeys(ecs_tasks.FAULTS)), "200 OK"
+        else:
+            found, status = ecs_tasks.faults(), "200 OK"
+        payload = {"faults": found}
+    except (ValueError, TypeError, AttributeError) as exc:
+        payload, status = {"error": str(exc)}, "400 Bad Request"
+    data = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _with_byoc_routes(app):
+    """The moto app, plus the emulator's own endpoint (the fault switch of the task model) and the
+    routes the gap modules installed (the refusal of the policy evaluators moto does not have, gap 10)."""
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
+            return _faults(environ, start_response)
+        for route in patching.ROUTES:
+            answer = route(environ)
+            if answer is not None:
+                status, headers, data = answer
+                start_response(status, [*headers, ("Content-Length", str(len(data)))])
+                return [data]
+        return app(environ, start_response)
+    return wsgi
+
+
+def make_server(port: int):
+    """A werkzeug server for the emulator on HOST:port (not yet serving)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server as werkzeug_server
+
+    # The server logs every request through werkzeug; byoc's output is about the stack, not HTTP.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    return werkzeug_server(HOST, port, _with_byoc_routes(DomainDispatcherApplication(create_backend_app)), True,
+                           request_handler=MotoRequestHandler)
+
+
+def _serve_without_signals(server) -> None:
+    """Serve with SIGINT and SIGTERM blocked in this thread (and the request threads it starts,
+    which inherit its mask): the kernel may deliver a process signal to any thread that does not
+    block it, and Python acts on it only in the main thread, so a Ctrl-C taken by a serving
+    thread would leave ``byoc emulator``'s main thread asleep."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    server.serve_forever()
+
+
+def reset(port: int) -> None:
+    """Empty moto's backends (through the server at ``port``) and the emulator's own state."""
+    # moto keeps its accounts in process-global backends, so a second emulator in the same process
+    # would see the first one's resources: every emulator starts as an empty AWS.
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"http://{HOST}:{port}/moto-api/reset", method="POST"),
+                           timeout=30).close()
+    for module in gaps.modules():
+        if hasattr(module, "reset"):  # the state a gap module keeps beside moto's backends
+            module.reset()
+
+
+@contextmanager
+def serving(port: int) -> Iterator[str]:
+    """Serve the emulator on HOST:port in a thread of this process; yields its URL, stops on exit."""
+    install_gaps()
+    server = make_server(port)
+    thread = threading.Thread(target=_serve_without_signals, args=(server,), daemon=True)
+    thread.start()
+    reset(port)
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        # Bounded: shutdown() waits for the serving loop, and a stop (Ctrl-C, SIGTERM) must never
+        # hang on a request still being answered; the serving threads are daemons.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+        thread.join(timeout=10)
