@@ -70,7 +70,7 @@ def running(port: int | None = None) -> Iterator[Emulator]:
 def serve(port: int | None, say: Callable[[str], None]) -> None:
     """Run the emulator in the foreground (``byoc emulator``) until Ctrl-C or SIGTERM.
 
-    ``say`` prints a line. On Ctrl-C (KeyboardInterrupt) or SIGTERM (``cli.errors.Terminated``, a
+    ``say`` prints a line. On Ctrl-C (KeyboardInterrupt) or SIGTERM (``cli.core.errors.Terminated``, a
     KeyboardInterrupt) it says "Emulator stopped." and re-raises, for the caller to map to an exit
     code.
     """
