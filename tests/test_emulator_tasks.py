@@ -28,18 +28,31 @@ def ecs_service(aws_env_module, monkeypatch, request):
     group; a cluster, secret and group of its own on the module's emulator."""
     monkeypatch.setenv("BYOC_EMULATOR_TASK_SECONDS", "0.1")
     aws_env, n = aws_env_module, str(abs(hash(request.node.name)) % 10**8)
-    ec2, ecs, sm, elbv2, logs = (aws(aws_env, s) for s in ("ec2", "ecs", "secretsmanager", "elbv2", "logs"))
+    ec2, ecs, sm, elbv2, logs, iam = (aws(aws_env, s) for s in ("ec2", "ecs", "secretsmanager", "elbv2", "logs", "iam"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
+    # The task's private path to Secrets Manager, as the stack builds it (no NAT in this VPC).
+    endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.secretsmanager",
+                                       VpcEndpointType="Interface", SubnetIds=[subnet], SecurityGroupIds=[group],
+                                       PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
     target_group = elbv2.create_target_group(Name=f"app-{n}", Protocol="HTTP", Port=80, VpcId=vpc,
                                              TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     arn = sm.create_secret(Name=f"app-{n}/{KEY}")["ARN"]
+    # The execution role, granted the read as the stack grants it (PineconeSecret.grant_read).
+    role = iam.create_role(RoleName=f"app-{n}-execution-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=f"app-{n}-execution-role",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    iam.put_role_policy(RoleName=f"app-{n}-execution-role", PolicyName="read-secret", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                "Resource": arn}]}))
     logs.create_log_group(logGroupName=f"/ecs/app-{n}")
     cluster = ecs.create_cluster(clusterName=f"c-{n}")["cluster"]["clusterName"]
     definition = ecs.register_task_definition(
         family=f"app-{n}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        executionRoleArn="arn:aws:iam::123456789012:role/app-execution-role",
+        executionRoleArn=role,
         containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
                                "secrets": [{"name": KEY, "valueFrom": f"{arn}:{KEY}::"}],
                                "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -50,7 +63,7 @@ def ecs_service(aws_env_module, monkeypatch, request):
         def __init__(self):
             self.secret_arn, self.ecs, self.sm, self.elbv2, self.logs = arn, ecs, sm, elbv2, logs
             self.target_group, self.env, self.log_group = target_group, aws_env, f"/ecs/app-{n}"
-            self.cluster = cluster
+            self.cluster, self.role, self.endpoint, self.ec2, self.iam = cluster, role, endpoint, ec2, iam
 
         def create(self, desired: int = 1) -> None:
             ecs.create_service(cluster=cluster, serviceName="app", taskDefinition=definition, desiredCount=desired,
@@ -79,7 +92,8 @@ def ecs_service(aws_env_module, monkeypatch, request):
                 if found:
                     return found
                 time.sleep(0.1)
-            raise AssertionError(f"not reached in {seconds}s: {self.describe()['deployments']}")
+            reasons = sorted({t.get("stoppedReason") for t in self.tasks("STOPPED")})
+            raise AssertionError(f"not reached in {seconds}s: {self.describe()['deployments']}; stopped: {reasons}")
 
         def put(self, value: str) -> None:
             sm.put_secret_value(SecretId=arn, SecretString=value)
@@ -151,21 +165,91 @@ def test_the_circuit_breaker_fails_a_rollout_of_tasks_that_cannot_start(ecs_serv
     assert deployment["failedTasks"] >= 3 and "circuit breaker" in deployment["rolloutStateReason"]
 
 
-def test_the_fault_switch_denies_the_secret_read_as_aws_would(ecs_service, emulator_module):
-    emulator = emulator_module
+def _deny_all_but(readers: list[str], secret_arn: str, endpoint: str) -> str:
+    """The stack's locked secret policy (constructs_lib/secrets.py) with these readers."""
+    deny = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arn}
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {**deny, "Sid": "DenyReadOutsideVpcEndpoint", "Condition": {"StringNotEquals": {"aws:SourceVpce": endpoint}}},
+        {**deny, "Sid": "DenyReadToUnlistedPrincipals", "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}}}]})
+
+
+def test_a_secret_policy_that_leaves_out_the_execution_role_stops_the_task_with_awss_access_denied(ecs_service):
+    """The seed's step-5 trap: readers = the task role only. ECS fetches the secret with the
+    execution role, so the evaluated policy denies the task start — no fault switch."""
     ecs_service.put(json.dumps({KEY: "v"}))
-    assert emulator.set_faults(secret_access="denied") == {"secret_access": "denied"}
+    task_role = "arn:aws:iam::123456789012:role/app-task-role"
+    ecs_service.sm.put_resource_policy(SecretId=ecs_service.secret_arn,
+                                       ResourcePolicy=_deny_all_but([task_role], ecs_service.secret_arn,
+                                                                    ecs_service.endpoint))
     ecs_service.create()
     (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
-    assert ("AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app-execution-role/"
-            in task["stoppedReason"])
-    assert "explicit deny in a resource-based policy" in task["stoppedReason"]
-    assert emulator.set_faults(secret_access=None) == {}
+    role_name = ecs_service.role.rsplit("/", 1)[-1]
+    assert (f"AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/{role_name}/{task['taskArn'].rsplit('/', 1)[-1]} "
+            f"is not authorized to perform: secretsmanager:GetSecretValue on resource: {ecs_service.secret_arn} with an "
+            "explicit deny in a resource-based policy") in task["stoppedReason"], task["stoppedReason"]
+
+
+def test_the_same_policy_with_the_execution_role_listed_lets_the_task_start(ecs_service):
+    """The control of the test above: only the reader list differs, and the task runs."""
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.sm.put_resource_policy(SecretId=ecs_service.secret_arn,
+                                       ResourcePolicy=_deny_all_but([ecs_service.role], ecs_service.secret_arn,
+                                                                    ecs_service.endpoint))
+    ecs_service.create()
+    ecs_service.until(lambda: ecs_service.health() == ["healthy"])
+    assert ecs_service.tasks("STOPPED") == []
+
+
+def test_an_execution_role_without_a_read_grant_cannot_fetch_the_secret(ecs_service):
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.iam.delete_role_policy(RoleName=ecs_service.role.rsplit("/", 1)[-1], PolicyName="read-secret")
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert ("because no identity-based policy allows the secretsmanager:GetSecretValue action"
+            in task["stoppedReason"]), task["stoppedReason"]
+
+
+def test_without_the_endpoint_nor_a_nat_the_task_cannot_reach_secrets_manager(ecs_service):
+    """The fix doc's third root cause, and the seed failure's own words."""
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.ec2.delete_vpc_endpoints(VpcEndpointIds=[ecs_service.endpoint])
+    ecs_service.create()
+    (task, *_) = ecs_service.until(lambda: ecs_service.tasks("STOPPED"))
+    assert "There is a connection issue between the task and AWS Secrets Manager" in task["stoppedReason"]
+
+
+def test_the_emulator_says_it_evaluates_policies(emulator_module):
+    """A missing evaluator is a failure of the suite, never a skip."""
+    info = emulator_module.info()
+    assert info["policies"] == "evaluated" and "iam-simulate" in info["evaluator"], info
+
+
+def test_the_operators_own_read_from_outside_the_endpoint_is_access_denied(ecs_service):
+    """The caller's requests are judged too: the secret policy denies reads not through the
+    endpoint, so the operator's GetSecretValue (from outside any VPC) is AccessDenied, as on AWS;
+    DescribeSecret, which the policy does not restrict, still answers."""
+    from botocore.exceptions import ClientError
+
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.sm.put_resource_policy(SecretId=ecs_service.secret_arn,
+                                       ResourcePolicy=_deny_all_but([ecs_service.role], ecs_service.secret_arn,
+                                                                    ecs_service.endpoint))
+    with pytest.raises(ClientError) as denied:
+        ecs_service.sm.get_secret_value(SecretId=ecs_service.secret_arn)
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (f"User: arn:aws:iam::123456789012:user/moto is not authorized to perform: "
+                                f"secretsmanager:GetSecretValue on resource: {ecs_service.secret_arn} with an explicit "
+                                "deny in a resource-based policy")
+    assert ecs_service.sm.describe_secret(SecretId=ecs_service.secret_arn)["ARN"] == ecs_service.secret_arn
 
 
 def test_the_fault_switch_refuses_unknown_faults(emulator_module):
     emulator = emulator_module
-    request = urllib.request.Request(emulator.endpoint_url + FAULTS_PATH, data=b'{"network": "down"}', method="POST")
+    request = urllib.request.Request(emulator.endpoint_url + FAULTS_PATH, data=b'{"secret_access": "denied"}',
+                                     method="POST")
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
-    assert raised.value.code == 400 and "unknown fault 'network'" in raised.value.read().decode()
+    # Denials come from the evaluated policies: the old secret_access switch is gone.
+    assert raised.value.code == 400 and "unknown fault 'secret_access'" in raised.value.read().decode()

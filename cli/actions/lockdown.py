@@ -116,11 +116,11 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_st
     if report.problems:
         raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
                         ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
-    denied = _aws_verdicts(s, region, outputs, readers)
+    denied = _verdicts(s, region, outputs, readers)
     if denied and changed:
         _restore(s, tf, values, previous, options, restart=verify_start)
-        raise ByocError(f"lockdown undone: AWS's policy simulator says {'; '.join(denied)}; the previous reader list "
-                        "is back. Run `byoc doctor` to see which policy decides it.")
+        raise ByocError(f"lockdown undone: {'; '.join(denied)}; the previous reader list is back. Run `byoc doctor` "
+                        "to see which policy decides it.")
     if changed and verify_start:
         _prove_tasks_start(s, tf, values, outputs, previous, options)
     elif changed:
@@ -164,21 +164,22 @@ def _restore(s: Session, tf, values: dict[str, Any], previous: list[str], option
     return ""
 
 
-def _aws_verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
-    """AWS's policy simulator on every reader (``cli/doctor/evaluator.py``): what it denies that
-    the lock-down allows. Where the simulator cannot be asked (moto, or no permission), say so."""
-    from cli.observers.verdicts import NotChecked, read_verdicts
+def _verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
+    """Every reader judged by evaluators that are not byoc (``cli/observers/verdicts.py``): what they
+    deny that the lock-down means to allow. What none could answer is said, never taken as a pass."""
+    from cli.observers.verdicts import judge_readers
 
     try:
-        verdicts = read_verdicts(s.target(region), outputs, readers)
-    except NotChecked as exc:
-        say(f"AWS's policy simulator: not checked by AWS's evaluator ({exc}).")
-        return []
+        judgement = judge_readers(s.target(region), outputs, readers)
     except aws_errors() as exc:
-        raise aws_error(exc, "asking IAM's policy simulator") from None
-    wrong = [f"{v.line()} (expected {v.expected})" for v in verdicts if not v.ok]
-    say("AWS's policy simulator: " + ("; ".join(wrong) if wrong else
-                                      "every reader may read through the endpoint and decrypt; other endpoints denied"))
+        raise aws_error(exc, "asking for the policy verdicts") from None
+    for verdict in judgement.verdicts:
+        say(f"  {verdict.line()}")
+    for line in judgement.not_checked + [v.line() for v in judgement.unknown]:
+        say(f"Not evaluated: {line}")
+    wrong = [f"{v.line()} (expected {v.expected})" for v in judgement.wrong]
+    if not wrong and judgement.verdicts:
+        say("Policy verdicts: every reader may read through the endpoint and decrypt; other paths denied.")
     return wrong
 
 

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from cli.emulator.server import FAULTS_PATH, HOST, free_port, serving
+from cli.emulator.server import FAULTS_PATH, HOST, INFO_PATH, free_port, serving
 
 __all__ = ["EMULATOR_ENV", "FAULTS_PATH", "HOST", "Emulator", "free_port", "running", "serve", "spawned"]
 
@@ -49,9 +49,16 @@ class Emulator:
         return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": region,
                 "AWS_DEFAULT_REGION": region}
 
+    def info(self) -> dict:
+        """Whether this emulator evaluates policies, and with what (``GET /byoc-emulator/info``)."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.endpoint_url + INFO_PATH, timeout=30) as answer:
+            return json.loads(answer.read())
+
     def set_faults(self, **faults: str | None) -> dict[str, str]:
-        """Switch the task model's faults on or off (``secret_access="denied_by_new_policy"``,
-        ``health=None``); see ``cli.emulator.ecs_tasks.FAULTS``. Returns the faults now on."""
+        """Switch the task model's faults on or off (``image="missing"``, ``health=None``); see
+        ``cli.emulator.ecs_tasks.FAULTS``. Returns the faults now on."""
         import urllib.request
 
         request = urllib.request.Request(self.endpoint_url + FAULTS_PATH, data=json.dumps(faults).encode(),
@@ -60,10 +67,15 @@ class Emulator:
             return json.loads(answer.read())["faults"]
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 @contextmanager
-def running(port: int | None = None) -> Iterator[Emulator]:
-    """Start a moto server on 127.0.0.1 (a free port unless given); stop it on exit."""
-    with serving(port or free_port()) as endpoint_url:
+def running(port: int | None = None, say: Callable[[str], None] = _to_stderr) -> Iterator[Emulator]:
+    """Start a moto server on 127.0.0.1 (a free port unless given); stop it on exit. ``say``
+    tells about the policy evaluator (its first install, or that policies are not evaluated)."""
+    with serving(port or free_port(), say) as endpoint_url:
         yield Emulator(endpoint_url)
 
 
@@ -74,7 +86,7 @@ def serve(port: int | None, say: Callable[[str], None]) -> None:
     KeyboardInterrupt) it says "Emulator stopped." and re-raises, for the caller to map to an exit
     code.
     """
-    with running(port) as emu:
+    with running(port, say) as emu:
         say(f"Emulator listening on {emu.endpoint_url} (Ctrl-C to stop). In another shell:")
         say(f"  export AWS_ENDPOINT_URL={emu.endpoint_url} " +
             " ".join(f"{k}={v}" for k, v in EMULATOR_ENV.items() if k != "AWS_SESSION_TOKEN"))
@@ -100,12 +112,17 @@ def spawned(port: int | None = None, timeout: float = 60, env: dict[str, str] | 
     assert proc.stdout is not None
     timer = threading.Timer(timeout, proc.kill)  # a server that never says it is up is stopped
     timer.start()
-    first = proc.stdout.readline()
+    said = []  # lines before "listening on": the policy evaluator's first install, or that it is missing
+    while not said or "listening on" not in said[-1]:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        said.append(line)
     timer.cancel()
-    if "listening on" not in first:
+    if not said or "listening on" not in said[-1]:
         proc.kill()
         rest = proc.communicate()[0]
-        raise RuntimeError(f"the emulator did not start: {(first + rest).strip()[-2000:]}")
+        raise RuntimeError(f"the emulator did not start: {(''.join(said) + rest).strip()[-2000:]}")
     # Keep reading what it prints, so that a full pipe can never block it.
     threading.Thread(target=proc.stdout.read, daemon=True).start()
     try:

@@ -24,11 +24,21 @@ following AWS's documentation of what matters to this stack:
   at least 3, at most 200): then the rollout is FAILED and, with rollback on, ECS starts a
   rollback deployment of the previous task definition.
 
-What it does not do: it never evaluates IAM or resource policies (moto cannot), pulls no image,
-runs no code and sends no traffic. Those outcomes can be asked for, one test at a time, through
-the emulator's fault switch (``POST /byoc-emulator/faults``, see ``FAULTS``): the secret read
-denied (always, or once the secret's policy has changed), the image missing, health checks
-failing, the application exiting — each stopping tasks with the reason AWS gives for it.
+* A task start is judged by the policies, as the execution role (gap 11, ``authorizer.py``): the
+  ECR pull of a private image (the image must exist in the emulator's ECR; GetAuthorizationToken,
+  BatchGetImage and GetDownloadUrlForLayer under the repository policy), ``GetSecretValue`` for each
+  ``valueFrom`` — through the task VPC's Secrets Manager interface endpoint when it has one with
+  private DNS (``aws:SourceVpce``, ``aws:SourceVpc``, the endpoint's policy), else from outside any
+  endpoint, or not at all when the subnets have neither that endpoint nor a NAT route (the seed's
+  "connection issue" failure) — then ``kms:Decrypt`` through Secrets Manager under the key policy,
+  and the awslogs stream (``logs:CreateLogStream``/``PutLogEvents``). A denial stops the task
+  with the ``stoppedReason`` ECS gives for it.
+
+What it does not do: it runs no code and sends no traffic, and pulls no public image (those go
+through the NAT, not modelled). Those outcomes can be asked for, one test at a time, through
+the emulator's fault switch (``POST /byoc-emulator/faults``, see ``FAULTS``): the image missing,
+health checks failing, the application exiting — each stopping tasks with the reason AWS gives
+for it. Denials are never switched on: they come from the policies.
 
 Wired into moto by ecs.py (service changes, reads, ListTasks), elbv2.py (target health) and
 ec2.py (the tasks' network interfaces); the fault switch is served by server.py.
@@ -61,6 +71,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from cli.core.aws_texts import FROM_SECRETS_MANAGER, SECRETS_PREFIX
+from cli.emulator import authorizer
+
 #: Seconds per task phase (PROVISIONING, PENDING, RUNNING-before-healthy), 1 unless
 #: BYOC_EMULATOR_TASK_SECONDS says otherwise (read at every step, so a test can shorten it).
 PHASE_ENV = "BYOC_EMULATOR_TASK_SECONDS"
@@ -74,9 +87,6 @@ def _phase() -> float:
 
 #: The fault switch: fault -> the settings it takes. Set with set_faults (or the HTTP endpoint).
 FAULTS: dict[str, tuple[str, ...]] = {
-    # GetSecretValue by the execution role denied, as a resource policy that leaves it out would:
-    # always, or while the secret's policy differs from the one it had when the fault was set.
-    "secret_access": ("denied", "denied_by_new_policy"),
     # The image cannot be pulled.
     "image": ("missing",),
     # The load balancer's health checks fail on every running task.
@@ -85,16 +95,16 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "app": ("exits",),
 }
 _faults: dict[str, str] = {}
-#: Secret ARN -> its resource policy when ``secret_access = denied_by_new_policy`` was set.
-_policies_then: dict[str, str | None] = {}
 _lock = threading.RLock()
 
-SECRET_PREFIX = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
-                 "retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): ")
+#: What ECS's agent says when it cannot fetch a secret (ECS Developer Guide, "Troubleshoot Amazon ECS
+#: ResourceInitializationError errors"); the text byoc matches is in cli/core/aws_texts.py.
+RETRIEVAL = f"{SECRETS_PREFIX}: execution resource retrieval failed: "
+SECRET_PREFIX = f"{RETRIEVAL}{FROM_SECRETS_MANAGER}: service call has been retried 1 time(s): "
 
 
 def set_faults(changes: dict[str, str | None]) -> dict[str, str]:
-    """Switch faults on (``{"secret_access": "denied"}``) or off (``None``); returns them all."""
+    """Switch faults on (``{"image": "missing"}``) or off (``None``); returns them all."""
     with _lock:
         for name, value in changes.items():
             if name not in FAULTS:
@@ -105,17 +115,7 @@ def set_faults(changes: dict[str, str | None]) -> dict[str, str]:
                 raise ValueError(f"fault {name} takes {', '.join(FAULTS[name])}, not {value!r}")
             else:
                 _faults[name] = value
-                if value == "denied_by_new_policy":
-                    _policies_then.clear()
-                    _policies_then.update(_secret_policies())
         return dict(_faults)
-
-
-def _secret_policies() -> dict[str, str | None]:
-    from moto.secretsmanager.models import secretsmanager_backends
-
-    return {secret.arn: secret.policy for regions in dict.values(secretsmanager_backends)
-            for backend in dict.values(regions) for secret in backend.secrets.values() if hasattr(secret, "policy")}
 
 
 def faults() -> dict[str, str]:
@@ -126,7 +126,6 @@ def faults() -> dict[str, str]:
 def reset() -> None:
     with _lock:
         _faults.clear()
-        _policies_then.clear()
         _models.clear()
 
 
@@ -370,42 +369,114 @@ def _stop(backend, service, task, code: str, reason: str) -> None:
 
 def _start_failure(backend, service, task) -> str | None:
     """AWS's stoppedReason when this task cannot start, else None."""
-    from moto.secretsmanager.models import secretsmanager_backends
-
     definition = backend.describe_task_definition(task.task_definition_arn)
     fault = faults()
+    start = _TaskStart.of(backend, service, definition, task)
     for container in definition.container_definitions:
         for secret in container.get("secrets") or []:
-            reason = _secret_failure(secretsmanager_backends, backend, definition, task, secret.get("valueFrom", ""),
-                                     fault)
+            reason = _secret_failure(start, secret.get("valueFrom", ""))
             if reason:
                 return reason
-        if fault.get("image") == "missing":
-            image = container.get("image", "")
-            return (f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
-                    f"{image}: {image}: not found")
+        reason = _image_failure(start, container.get("image", ""), fault)
+        if reason:
+            return reason
+        reason = _logs_failure(start, container)
+        if reason:
+            return reason
     return None
+
+
+@dataclass(frozen=True)
+class _TaskStart:
+    """What a task start is judged with: who asks (the execution role's session, named by the
+    task id as ECS names it), and where from (the task's VPC, its endpoints, a way out)."""
+
+    account: str
+    region: str
+    task_id: str
+    execution: authorizer.Principal | None
+    vpc_id: str | None
+    #: service (``secretsmanager``, ``ecr.dkr``, ...) -> the VPC's available interface endpoint with private DNS.
+    endpoints: dict[str, Any]
+    #: Whether every task subnet has a default route to a NAT gateway (or another way out).
+    nat: bool
+
+    @classmethod
+    def of(cls, backend, service, definition, task) -> "_TaskStart":
+        from moto.ec2.models import ec2_backends
+
+        account, region = backend.account_id, service.region_name
+        role = definition.execution_role_arn
+        execution = authorizer.role_principal(account, role, task.id) if role else None
+        ec2 = ec2_backends[account][region]
+        subnets = ((service.network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
+        vpc_id = next((ec2.get_subnet(s).vpc_id for s in subnets if s in _subnet_ids(ec2)), None)
+        endpoints = {}
+        for endpoint in ec2.vpc_end_points.values():
+            if endpoint.vpc_id == vpc_id and endpoint.vpc_endpoint_type == "Interface" and endpoint.private_dns_enabled \
+                    and str(endpoint.state).lower() == "available":
+                endpoints[endpoint.service_name.split(f".{region}.", 1)[-1]] = endpoint
+        return cls(account, region, task.id, execution, vpc_id, endpoints, bool(subnets) and all(
+            _has_way_out(ec2, vpc_id, s) for s in subnets))
+
+    def through(self, service: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The request context and endpoint policy of a call to ``service`` from the task."""
+        endpoint = self.endpoints.get(service)
+        if endpoint is None:
+            return {}, []
+        return ({"aws:SourceVpce": endpoint.id, "aws:SourceVpc": self.vpc_id},
+                [(endpoint.id, endpoint.policy_document)])
+
+    def reachable(self, service: str) -> bool:
+        return service in self.endpoints or self.nat
+
+
+def _subnet_ids(ec2) -> set[str]:
+    return {s.id for azs in ec2.subnets.values() for s in azs.values()}
+
+
+def _has_way_out(ec2, vpc_id: str | None, subnet_id: str) -> bool:
+    """A 0.0.0.0/0 route to a NAT gateway (or instance, or transit gateway) in the subnet's route
+    table (its own, else the VPC's main one): VPC User Guide, "Subnet route tables"."""
+    tables = list(ec2.route_tables.values())
+    table = next((t for t in tables if subnet_id in t._associations.values()), None) or next(
+        (t for t in tables if t.vpc_id == vpc_id and t.main_association_id), None)
+    for route in (table.routes if table is not None else ()):
+        if route.destination_cidr_block == "0.0.0.0/0" and (getattr(route, "nat_gateway", None) is not None or getattr(
+                route, "instance", None) is not None or getattr(route, "transit_gateway", None) is not None):
+            return True
+    return False
 
 
 _SECRET_REF = re.compile(r"^(arn:[^:]+:secretsmanager:([^:]+):(\d{12}):secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$")
 
 
-def _secret_failure(backends, ecs_backend, definition, task, value_from: str, fault: dict[str, str]) -> str | None:
+def _secret_failure(start: _TaskStart, value_from: str) -> str | None:
     match = _SECRET_REF.match(value_from)
     if not match:
         return None  # an SSM parameter or a plain name: not modelled (this stack has none)
     arn, region, account, json_key, stage, version = match.groups()
-    backend = backends[account][region]
-    secret = next((s for s in backend.secrets.values() if getattr(s, "arn", None) == arn), None)
     fetch = f"failed to fetch secret {arn} from secrets manager: "
+    if not start.reachable("secretsmanager"):
+        # The seed's own failure: no endpoint and no NAT, so the agent's call times out.
+        return (f"{SECRETS_PREFIX}: {FROM_SECRETS_MANAGER}: There is a connection issue between the task and AWS "
+                "Secrets Manager. Check your task network configuration. RequestError: send request failed caused "
+                f"by: Post \"https://secretsmanager.{region}.amazonaws.com/\": dial tcp: i/o timeout")
+    secret = authorizer.find_secret(account, region, arn)
     if secret is None or secret.is_deleted():
         return SECRET_PREFIX + fetch + "ResourceNotFoundException: Secrets Manager can't find the specified secret."
-    access = fault.get("secret_access")
-    if access == "denied" or (access == "denied_by_new_policy" and secret.policy != _policies_then.get(arn)):
-        role = (definition.execution_role_arn or "").rsplit("/", 1)[-1]
-        return (SECRET_PREFIX + fetch + f"AccessDeniedException: User: arn:aws:sts::{account}:assumed-role/{role}/"
-                f"{task.id} is not authorized to perform: secretsmanager:GetSecretValue on resource: {arn} with an "
-                "explicit deny in a resource-based policy")
+    if start.execution is None:
+        return SECRET_PREFIX + fetch + ("NoCredentialProviders: the task definition has no execution role to fetch "
+                                        "secrets with")
+    context, endpoint = start.through("secretsmanager")
+    verdict = authorizer.authorize(start.execution, "secretsmanager:GetSecretValue", arn, account, context=context,
+                                   resource_policy=secret.policy, endpoint_policies=endpoint)
+    if verdict.allowed:
+        verdict = authorizer.decrypt_through_secrets_manager(start.execution, region, secret)
+        if not verdict.allowed and not verdict.not_evaluated:
+            return SECRET_PREFIX + fetch + "AccessDeniedException: Access to KMS is not allowed"
+    if not verdict.allowed:
+        return SECRET_PREFIX + fetch + ("" if verdict.not_evaluated else "AccessDeniedException: ") + verdict.message
     stage = stage or "AWSCURRENT"
     chosen = secret.versions.get(version) if version else next(
         (v for v in secret.versions.values() if stage in v.get("version_stages", [])), None)
@@ -423,6 +494,74 @@ def _secret_failure(backends, ecs_backend, definition, task, value_from: str, fa
         return SECRET_PREFIX + f"invalid character '{first}' looking for beginning of value"
     if not isinstance(value, dict) or json_key not in value:
         return SECRET_PREFIX + f"retrieved secret from Secrets Manager did not contain json key {json_key}"
+    return None
+
+
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
+
+
+def _image_failure(start: _TaskStart, image: str, fault: dict[str, str]) -> str | None:
+    """A private ECR image must exist and the execution role may pull it (ECS Developer Guide,
+    "Amazon ECS task execution IAM role": ecr:GetAuthorizationToken, ecr:BatchGetImage,
+    ecr:GetDownloadUrlForLayer; "CannotPullContainer task errors")."""
+    not_found = (f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+                 f"{image}: {image}: not found")
+    if fault.get("image") == "missing":
+        return not_found
+    match = _ECR_IMAGE.match(image)
+    if not match:
+        return None  # a public registry: pulled through the NAT, not modelled
+    account, region, repo, tag, digest = match.groups()
+    from moto.ecr.models import ecr_backends
+
+    repository = ecr_backends[account][region].repositories.get(repo)
+    if repository is None or not any(
+            (digest and i.image_digest == digest) or (not digest and (tag or "latest") in _tags(i))
+            for i in repository.images):
+        return not_found
+    if start.execution is None:
+        return f"{RETRIEVAL}unable to retrieve ecr registry auth: the task definition has no execution role"
+    context, endpoint = start.through("ecr.api")
+    token = authorizer.authorize(start.execution, "ecr:GetAuthorizationToken", "*", account, context=context,
+                                 endpoint_policies=endpoint)
+    if not token.allowed:
+        return (f"{RETRIEVAL}unable to retrieve ecr registry auth: service call has been retried 3 time(s): "
+                + ("" if token.not_evaluated else "AccessDeniedException: ") + token.message)
+    context, endpoint = start.through("ecr.dkr")
+    for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
+        pull = authorizer.authorize(start.execution, action, repository.arn, account, context=context,
+                                    resource_policy=repository.policy, endpoint_policies=endpoint)
+        if not pull.allowed:
+            return (f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+                    f"{image}: pulling from host {image.split('/', 1)[0]} failed with status code [manifests "
+                    f"{tag or digest or 'latest'}]: 403 Forbidden ({pull.message})")
+    return None
+
+
+def _tags(image) -> set[str]:
+    tags = getattr(image, "image_tags", None) or [getattr(image, "image_tag", None)]
+    return {t for t in tags if t}
+
+
+def _logs_failure(start: _TaskStart, container: dict) -> str | None:
+    """The awslogs driver creates the task's stream with the execution role (ECS Developer Guide,
+    "Send Amazon ECS logs to CloudWatch": logs:CreateLogStream, logs:PutLogEvents)."""
+    config = container.get("logConfiguration") or {}
+    options = config.get("options") or {}
+    if config.get("logDriver") != "awslogs" or not options.get("awslogs-group") or start.execution is None:
+        return None
+    region = options.get("awslogs-region") or start.region
+    group = options["awslogs-group"]
+    stream = f"{options.get('awslogs-stream-prefix', 'ecs')}/{container.get('name')}/{start.task_id}"
+    resource = f"arn:{start.execution.partition}:logs:{region}:{start.account}:log-group:{group}:log-stream:{stream}"
+    context, endpoint = start.through("logs")
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        verdict = authorizer.authorize(start.execution, action, resource, start.account, context=context,
+                                       endpoint_policies=endpoint)
+        if not verdict.allowed:
+            return ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 "
+                    "times: failed to create Cloudwatch log stream: "
+                    + ("" if verdict.not_evaluated else "AccessDeniedException: ") + verdict.message)
     return None
 
 

@@ -8,8 +8,8 @@ the gap in its ``GAPS`` and opens with the AWS documentation it follows. The ser
 module of the table (``modules()``), and tests/test_emulator_gaps.py holds the table, the modules
 and the changes they make to moto to one another.
 
-moto stores resource policies but does not enforce them: whether a policy denies is checked on
-the document (``cli.policy``), never by calling AWS and expecting AccessDenied.
+moto stores policies but enforces none; gap 11 fills that with an independent evaluator
+(``authorizer.py``), so a test that expects a denial runs where the denial can fail to happen.
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ TABLE: tuple[Gap, ...] = (
         "A model of what ECS does with a service's tasks (cli/emulator/ecs_tasks.py): deployments, task starts that "
         "resolve the container's secrets as ECS does (stopping with AWS's own stoppedReason when the secret has no "
         "current value or the JSON key is missing), running tasks registered as healthy targets, a log line per "
-        "started container, the circuit breaker. It never evaluates IAM (moto cannot); a fault switch "
-        "(Emulator.set_faults, POST /byoc-emulator/faults) makes task starts fail the ways AWS would for what it "
-        "cannot model: the secret read denied, the image missing, health checks failing, the app exiting. "
-        "ListTasks filters by serviceName.",
+        "started container, the circuit breaker. A task start is judged by the policies as the execution role "
+        "(gap 11's authorizer): the private ECR image (it must exist), the secret read through the task VPC's "
+        "endpoint, its decryption, the log stream. A fault switch (Emulator.set_faults, POST "
+        "/byoc-emulator/faults) makes task starts fail the ways AWS would for what it does not model: the image "
+        "missing, health checks failing, the app exiting. ListTasks filters by serviceName.",
         ("ecs", "elbv2", "ec2")),
     Gap(5, "EC2",
         "(found here, 5.2.5) A security group rule that references another group loses its description, so every "
@@ -90,6 +91,14 @@ TABLE: tuple[Gap, ...] = (
         "then says \"not checked by AWS's evaluator\" (a WARN), as it would against any endpoint without them; the "
         "emulator never makes up a verdict.",
         ("iam", "accessanalyzer")),
+    Gap(11, "Secrets Manager, KMS (and ECS task starts)",
+        "moto stores identity, resource, key and VPC endpoint policies but enforces none: nothing is ever denied, "
+        "so no test of a lockdown, a key policy or a detached grant can fail.",
+        "Judges the caller's Secrets Manager (GetSecretValue, PutSecretValue, DescribeSecret, Get/PutResourcePolicy) "
+        "and KMS (Decrypt, Encrypt, GenerateDataKey) requests, and every task start (gap 4), with the independent "
+        "evaluator @cloud-copilot/iam-simulate over the documents moto holds (authorizer.py); a denial is AWS's "
+        "AccessDeniedException. Without the evaluator it says so in one line and allows, as moto does.",
+        ("secretsmanager", "kms")),
 )
 
 

@@ -1,10 +1,25 @@
-"""Secrets Manager: gap 9 (the default version follows AWSCURRENT).
+"""Secrets Manager: gap 9 (the default version follows AWSCURRENT) and gap 11 (the caller's
+requests judged by the policies, as AWS judges them).
 
 Gap 9 — (found here, moto 5.2.5) moto's ``UpdateSecretVersionStage`` moves the AWSCURRENT label
 but not the version ``GetSecretValue`` returns by default, so ``byoc secret rollback`` looked like
 a no-op to the app. The default version follows AWSCURRENT.
 
+Gap 11 — moto enforces neither the secret's resource policy nor the caller's identity policies
+nor the key policy of the key Secrets Manager uses on the caller's behalf. The caller's
+``GetSecretValue``, ``PutSecretValue``, ``DescribeSecret``, ``GetResourcePolicy`` and
+``PutResourcePolicy`` are judged first (``authorizer.py``): from outside every VPC (no
+``aws:SourceVpce``), so after ``byoc deploy`` an operator's ``aws secretsmanager get-secret-value``
+is AccessDenied, as on AWS. A read or a store of a value encrypted with a customer-managed key is
+also the caller's ``kms:Decrypt`` / ``kms:GenerateDataKey`` through Secrets Manager, judged by the
+key policy; a denial there is Secrets Manager's "Access to KMS is not allowed".
+
 AWS documentation followed:
+- Secrets Manager User Guide, "Authentication and access control for AWS Secrets Manager" and
+  "Secret encryption and decryption in AWS Secrets Manager" (GenerateDataKey on PutSecretValue,
+  Decrypt on GetSecretValue, kms:ViaService, the SecretARN encryption context),
+  https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access.html,
+  https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
 - Secrets Manager API Reference, UpdateSecretVersionStage,
   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecretVersionStage.html
 - Secrets Manager API Reference, GetSecretValue (without VersionId or VersionStage: the
@@ -14,9 +29,44 @@ AWS documentation followed:
 
 from __future__ import annotations
 
-from cli.emulator.patching import installer, replace
+from cli.emulator import authorizer
+from cli.emulator.patching import Answer, add_route, installer, replace, signed_for
+from cli.emulator.requests import cannot_evaluate, json_request, refused
 
-GAPS = (9,)
+GAPS = (9, 11)
+#: The caller's operations judged, and the KMS operation Secrets Manager makes for each on a CMK.
+JUDGED = {"GetSecretValue": "kms:Decrypt", "PutSecretValue": "kms:GenerateDataKey", "DescribeSecret": None,
+          "GetResourcePolicy": None, "PutResourcePolicy": None}
+
+
+def judge_caller(environ: dict) -> Answer | None:
+    """The caller's request refused as Secrets Manager would, or None to let moto answer it."""
+    if not signed_for(environ, "secretsmanager"):
+        return None
+    request = json_request(environ, "secretsmanager")
+    if request is None or request[0] not in JUDGED:
+        return None
+    operation, params = request
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    region = authorizer.region_of(environ)
+    secret = authorizer.find_secret(DEFAULT_ACCOUNT_ID, region, str(params.get("SecretId", "")))
+    if secret is None:
+        return None  # moto answers ResourceNotFoundException
+    who = authorizer.caller(authorizer.access_key_of(environ), DEFAULT_ACCOUNT_ID)
+    verdict = authorizer.authorize(who, f"secretsmanager:{operation}", secret.arn, DEFAULT_ACCOUNT_ID,
+                                   resource_policy=secret.policy)
+    if verdict.allowed and JUDGED[operation]:
+        verdict = authorizer.decrypt_through_secrets_manager(who, region, secret, JUDGED[operation])
+        if not verdict.allowed and not verdict.not_evaluated:
+            return refused("Access to KMS is not allowed")  # Secrets Manager's own words for a KMS denial
+    if verdict.allowed:
+        return None
+    return cannot_evaluate(verdict.message) if verdict.not_evaluated else refused(verdict.message)
+
+
+def patch_responses() -> None:
+    add_route(judge_caller, gap=11)
 
 
 def patch_models() -> None:
@@ -32,4 +82,4 @@ def patch_models() -> None:
         return result
 
 
-install = installer(patch_models)
+install = installer(patch_responses, patch_models)

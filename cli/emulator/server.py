@@ -15,12 +15,14 @@ import signal
 import socket
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from cli.emulator import ecs_tasks, gaps, patching
 
 HOST = "127.0.0.1"
 FAULTS_PATH = "/byoc-emulator/faults"
+#: GET: whether this emulator evaluates policies (gap 11) and with what, for byoc to say so.
+INFO_PATH = "/byoc-emulator/info"
 
 
 def free_port() -> int:
@@ -60,6 +62,12 @@ def _with_byoc_routes(app):
     def wsgi(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
             return _faults(environ, start_response)
+        if environ.get("PATH_INFO", "") == INFO_PATH:
+            from cli.emulator import authorizer
+
+            data = json.dumps(authorizer.info()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         for route in patching.ROUTES:
             answer = route(environ)
             if answer is not None:
@@ -104,9 +112,13 @@ def reset(port: int) -> None:
 
 
 @contextmanager
-def serving(port: int) -> Iterator[str]:
-    """Serve the emulator on HOST:port in a thread of this process; yields its URL, stops on exit."""
+def serving(port: int, say: Callable[[str], Any] = print) -> Iterator[str]:
+    """Serve the emulator on HOST:port in a thread of this process; yields its URL, stops on exit.
+    The policy evaluator starts first (installed on first use; ``say`` tells)."""
+    from cli.emulator import authorizer
+
     install_gaps()
+    authorizer.start(say)
     server = make_server(port)
     thread = threading.Thread(target=_serve_without_signals, args=(server,), daemon=True)
     thread.start()

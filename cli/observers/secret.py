@@ -22,6 +22,7 @@ CURRENT = "AWSCURRENT"
 @dataclass(frozen=True)
 class SecretState:
     exists: bool
+    arn: str | None = None
     #: ``DeletedDate`` of a secret scheduled for deletion (restorable until then), else None.
     deleted_date: str | None = None
     #: The version labelled AWSCURRENT, if any.
@@ -41,7 +42,7 @@ class SecretState:
             return "the secret does not exist", "run `byoc deploy` to create it"
         if self.deleted_date is not None:
             return (f"the secret is scheduled for deletion ({self.deleted_date}) and cannot be read",
-                    f"restore it with `aws secretsmanager restore-secret --secret-id {secret_id}`")
+                    f"restore it with `aws secretsmanager restore-secret --secret-id {self.arn or secret_id}`")
         if self.current_version is None:
             return "the secret has no current value", "store it with `byoc secret put` (it writes {\"PINECONE_API_KEY\": \"...\"})"
         return None
@@ -61,7 +62,7 @@ def secret_state(target: AwsTarget, secret_id: str) -> SecretState:
         raise aws_error(exc, "describing the secret") from None
     stages = {v: list(labels) for v, labels in (described.get("VersionIdsToStages") or {}).items()}
     deleted = described.get("DeletedDate")
-    return SecretState(exists=True, deleted_date=str(deleted) if deleted else None,
+    return SecretState(exists=True, arn=described.get("ARN"), deleted_date=str(deleted) if deleted else None,
                        current_version=next((v for v, labels in stages.items() if CURRENT in labels), None),
                        kms_key_id=described.get("KmsKeyId"), stages=stages)
 

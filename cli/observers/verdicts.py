@@ -1,28 +1,53 @@
-"""AWS's own verdicts on who may read the secret: IAM's policy simulator and Access Analyzer.
+"""Who may read the secret, judged the way AWS judges it — by evaluators that are not byoc.
 
-byoc's document reader (``cli/core/policy.py``) says what the policies byoc wrote say; these ask
-AWS. Read-only: used by ``byoc doctor`` and by ``byoc lockdown`` after it applied a policy.
+byoc's reader (``cli/core/policy.py``) says what the documents byoc wrote say; these verdicts
+come from elsewhere, each naming its source:
 
-An endpoint that does not implement these calls (moto) or credentials not allowed to make them
-raise ``NotChecked``, whose message says why — never a verdict.
+1. **AWS's IAM policy simulator** (``iam:SimulatePrincipalPolicy``), for a role's *identity*
+   policies only. The API reference decides the request's shape: "CallerArn is required if you
+   include a ResourcePolicy and the PolicySourceArn is not the ARN for an IAM user", and CallerArn
+   "can only be the ARN of an IAM user" — so a role (the execution and task roles) can be simulated
+   against its identity policies, never together with the secret's or the key's policy. The
+   request carries no ResourcePolicy; results are paged (``IsTruncated``/``Marker``, read to the
+   end by botocore's paginator). IAM is eventually consistent: a policy changed moments ago may
+   not be what the simulator sees yet (IAM User Guide, "Changes that I make are not always
+   immediately visible").
+2. **The independent evaluator** (``cli/core/evaluator``, ``@cloud-copilot/iam-simulate``) for the
+   whole chain AWS evaluates on a read — the role's identity policies, the secret's resource
+   policy, the key policy, the Secrets Manager endpoint's policy — over the documents read from
+   AWS, with the request context a task start gives (``aws:SourceVpce``/``aws:SourceVpc`` through
+   the endpoint; ``kms:ViaService`` = Secrets Manager on the decrypt). Used when installed
+   (``byoc evaluator install``); byoc never installs it unasked on a real account.
+
+What neither can answer is said as such ("not evaluated"), never as an allow; an AWS error is
+reported as what it is, and "does not implement" only when the service said NotImplemented.
+IAM Access Analyzer's ``CheckNoPublicAccess`` is asked about the secret policy too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from constructs_lib.catalog import SECRET_READ_ACTION as READ_ACTION, secretsmanager_via
+from constructs_lib.catalog import SECRET_READ_ACTION, secretsmanager_via
 
 #: A VPC endpoint id that is not the stack's: reads through it must be denied.
 OTHER_VPCE = "vpce-0a0a0a0a0a0a0a0a0"
+SIMULATOR = "AWS IAM policy simulator (identity policies)"
+ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "not evaluated"
+#: Error codes that mean the service does not offer the operation (IAM API Reference, "Common
+#: Errors": NotImplemented, HTTP 501; InvalidAction for an unknown action).
+NOT_OFFERED = ("NotImplemented", "InvalidAction", "UnknownOperationException")
 
 
 class NotChecked(Exception):
-    """AWS's evaluator could not be asked; the message says why."""
+    """An evaluator could not be asked; the message says why."""
 
 
-def ask(call, operation: str, endpoint_url: str | None):
-    from botocore.exceptions import BotoCoreError, ClientError
+def ask(call: Callable[[], Any], operation: str, endpoint_url: str | None):
+    """``call()``; NotChecked when the service does not offer ``operation`` or these credentials
+    may not call it. Any other AWS error is raised as it is (reported by the caller)."""
+    from botocore.exceptions import ClientError
     from botocore.parsers import ResponseParserError  # not a BotoCoreError
 
     try:
@@ -30,61 +55,203 @@ def ask(call, operation: str, endpoint_url: str | None):
     except ClientError as exc:
         err = exc.response.get("Error", {})
         code, status = err.get("Code", ""), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if "AccessDenied" in code or code == "UnauthorizedOperation":
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             raise NotChecked(f"these credentials may not call {operation} (allow it to get AWS's verdict)") from None
-        if status in (404, 500, 501) or code in ("NotImplemented", "InvalidAction", "UnknownOperationException",
-                                                 "500", "404"):
+        if code in NOT_OFFERED or status == 501:
             raise NotChecked(f"{endpoint_url or 'the endpoint'} does not implement {operation}") from None
         raise
-    except (BotoCoreError, ResponseParserError) as exc:  # e.g. an HTML error page where XML was due
-        if endpoint_url:
-            raise NotChecked(f"{endpoint_url} does not implement {operation}") from None
-        raise NotChecked(f"{operation} failed: {str(exc).splitlines()[0]}") from None
+    except ResponseParserError:  # an answer that is not AWS's (an HTML page where XML was due)
+        raise NotChecked(f"{endpoint_url or 'the endpoint'} answered {operation} with a body that is not AWS's") from None
 
 
 @dataclass(frozen=True)
 class Verdict:
     principal: str
     question: str
-    decision: str  # allowed | explicitDeny | implicitDeny
-    expected: str
+    decision: str  # allowed | denied | not evaluated
+    expected: str  # allowed | denied
+    source: str
+    decided_by: tuple[str, ...] = field(default_factory=tuple)
+    why: str = ""
 
     @property
-    def ok(self) -> bool:
-        return (self.decision == "allowed") == (self.expected == "allowed")
+    def ok(self) -> bool | None:
+        """Whether the verdict is the expected one; None when nothing was evaluated."""
+        return None if self.decision == UNKNOWN else self.decision == self.expected
 
     def line(self) -> str:
-        return f"{self.principal.rsplit('/', 1)[-1]} {self.question}: {self.decision}"
+        who = self.principal.rsplit("/", 1)[-1]
+        by = f" ({'; '.join(self.decided_by)})" if self.decided_by else (f" ({self.why})" if self.why else "")
+        return f"{who} {self.question}: {self.decision}{by} [{self.source}]"
 
 
-def read_verdicts(target, outputs: dict, readers: list[str]) -> list[Verdict]:
-    """AWS's policy simulator on each reader's path to the key (raises NotChecked)."""
+@dataclass(frozen=True)
+class Documents:
+    """What AWS holds that decides a read: read once, judged many times."""
+
+    account: str
+    region: str
+    secret_arn: str
+    key_arn: str
+    vpce: str
+    vpc_id: str | None
+    secret_policy: dict | None
+    key_policy: dict | None
+    endpoint_policy: dict | None
+
+
+def _json(text: Any) -> dict | None:
+    import json
+
+    if not text:
+        return None
+    return text if isinstance(text, dict) else json.loads(text)
+
+
+def read_documents(target, outputs: dict) -> Documents:
+    sm, kms, ec2 = target.client("secretsmanager"), target.client("kms"), target.client("ec2")
+    secret_arn, key_arn, vpce = outputs["byoc_secret_arn"], outputs["kms_key_arn"], outputs["secretsmanager_vpce_id"]
+    endpoints = ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce])["VpcEndpoints"] if vpce else []
+    return Documents(
+        account=secret_arn.split(":")[4], region=target.region, secret_arn=secret_arn, key_arn=key_arn, vpce=vpce,
+        vpc_id=endpoints[0].get("VpcId") if endpoints else outputs.get("vpc_id"),
+        secret_policy=_json(sm.get_resource_policy(SecretId=secret_arn).get("ResourcePolicy")),
+        # GetKeyPolicy: "PolicyName ... The only valid name is default" (KMS API Reference).
+        key_policy=_json(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]),
+        endpoint_policy=_json(endpoints[0].get("PolicyDocument")) if endpoints else None)
+
+
+def identity_policies(iam, role_arn: str) -> list[tuple[str, dict]]:
+    """A role's identity policies as AWS evaluates them: every attached managed policy's default
+    version and every inline policy. Both lists are paged (``IsTruncated``/``Marker``): read to the
+    end."""
+    name = role_arn.rsplit("/", 1)[-1]
+    found: list[tuple[str, dict]] = []
+    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+        for attached in page["AttachedPolicies"]:
+            version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+            document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]
+            found.append((attached["PolicyName"], _json(_decoded(document["Document"]))))
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy in page["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            found.append((policy, _json(_decoded(document))))
+    return found
+
+
+def _decoded(document: Any) -> Any:
+    """IAM returns policy documents URL-encoded (RFC 3986); botocore decodes them, an endpoint
+    that does not may hand them over still encoded."""
+    from urllib.parse import unquote
+
+    return unquote(document) if isinstance(document, str) and document.startswith("%7B") else document
+
+
+# --- 1. AWS's simulator: identity policies only ------------------------------------------------------
+
+def _simulated(iam, principal: str, action: str, resource: str, context: dict[str, str]) -> str:
+    """One action on one resource for a role's identity policies: allowed | denied."""
+    entries = [{"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"} for k, v in context.items()]
+    decisions = []
+    for page in iam.get_paginator("simulate_principal_policy").paginate(
+            PolicySourceArn=principal, ActionNames=[action], ResourceArns=[resource], ContextEntries=entries):
+        decisions += [r["EvalDecision"] for r in page["EvaluationResults"]]
+    return ALLOWED if decisions and all(d == "allowed" for d in decisions) else DENIED
+
+
+def simulator_verdicts(target, docs: Documents, readers: list[str]) -> list[Verdict]:
+    """The identity side of each reader, by AWS's simulator (raises NotChecked when it cannot be
+    asked)."""
     iam = target.client("iam", attempts=1)
-    sm, kms = target.client("secretsmanager"), target.client("kms")
-    secret_arn, vpce, key_arn = outputs["byoc_secret_arn"], outputs["secretsmanager_vpce_id"], outputs["kms_key_arn"]
-    secret_policy = sm.get_resource_policy(SecretId=secret_arn).get("ResourcePolicy") or ""
-    key_policy = kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
-
-    def simulate(principal: str, action: str, resource: str, policy: str, context: dict[str, str]) -> str:
-        kwargs = {"PolicySourceArn": principal, "ActionNames": [action], "ResourceArns": [resource],
-                  "ContextEntries": [{"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"}
-                                     for k, v in {"aws:PrincipalArn": principal, **context}.items()]}
-        if policy:
-            kwargs["ResourcePolicy"] = policy
-        result = ask(lambda: iam.simulate_principal_policy(**kwargs), "iam:SimulatePrincipalPolicy",
-                      target.endpoint_url)
-        return result["EvaluationResults"][0]["EvalDecision"]
-
-    via = secretsmanager_via(target.region)
     verdicts = []
     for principal in readers:
-        verdicts.append(Verdict(principal, f"GetSecretValue via {vpce}",
-                                simulate(principal, READ_ACTION, secret_arn, secret_policy, {"aws:SourceVpce": vpce}),
-                                "allowed"))
-        verdicts.append(Verdict(principal, "GetSecretValue via another endpoint",
-                                simulate(principal, READ_ACTION, secret_arn, secret_policy,
-                                         {"aws:SourceVpce": OTHER_VPCE}), "denied"))
-        verdicts.append(Verdict(principal, "kms:Decrypt via Secrets Manager",
-                                simulate(principal, "kms:Decrypt", key_arn, key_policy, {"kms:ViaService": via}),
-                                "allowed"))
+        read = ask(lambda: _simulated(iam, principal, SECRET_READ_ACTION, docs.secret_arn,
+                                      {"aws:SourceVpce": docs.vpce}), "iam:SimulatePrincipalPolicy", target.endpoint_url)
+        decrypt = ask(lambda: _simulated(iam, principal, "kms:Decrypt", docs.key_arn,
+                                         {"kms:ViaService": secretsmanager_via(docs.region)}),
+                      "iam:SimulatePrincipalPolicy", target.endpoint_url)
+        verdicts += [Verdict(principal, "identity policies allow GetSecretValue on the secret", read, ALLOWED, SIMULATOR),
+                     Verdict(principal, "identity policies allow kms:Decrypt via Secrets Manager", decrypt, ALLOWED,
+                             SIMULATOR)]
     return verdicts
+
+
+# --- 2. The independent evaluator: the whole chain ---------------------------------------------------
+
+def evaluator_verdicts(target, docs: Documents, readers: list[str], evaluator=None) -> list[Verdict]:
+    """Each reader's read through the endpoint (allowed), through another endpoint and from
+    outside any (denied), and its decrypt through Secrets Manager (allowed), by the independent
+    evaluator over the documents AWS holds. Raises NotChecked when it is not installed."""
+    from cli.core.evaluator import EVALUATOR, Evaluator, EvaluatorUnavailable, PolicyRequest, locate
+
+    try:
+        owned = None
+        if evaluator is None:
+            folder = locate()
+            if folder is None:
+                raise NotChecked("the independent policy evaluator is not installed (`byoc evaluator install`)")
+            evaluator = owned = Evaluator(folder)
+    except EvaluatorUnavailable as exc:
+        raise NotChecked(str(exc)) from None
+    iam = target.client("iam")
+    verdicts = []
+    try:
+        for principal in readers:
+            identity = identity_policies(iam, principal)
+            endpoint = [(docs.vpce, docs.endpoint_policy)] if docs.endpoint_policy else []
+            paths = ((f"GetSecretValue via {docs.vpce}", {"aws:SourceVpce": docs.vpce, "aws:SourceVpc": docs.vpc_id},
+                      endpoint, ALLOWED),
+                     ("GetSecretValue via another endpoint", {"aws:SourceVpce": OTHER_VPCE}, [], DENIED),
+                     ("GetSecretValue from outside any endpoint", {}, [], DENIED))
+            for question, context, endpoints, expected in paths:
+                decision = evaluator.evaluate(PolicyRequest(
+                    principal, SECRET_READ_ACTION, docs.secret_arn, docs.account,
+                    {k: v for k, v in context.items() if v}, identity, docs.secret_policy, None, endpoints))
+                verdicts.append(_verdict(principal, question, decision, expected, EVALUATOR))
+            decision = evaluator.evaluate(PolicyRequest(
+                principal, "kms:Decrypt", docs.key_arn, docs.key_arn.split(":")[4],
+                {"kms:ViaService": secretsmanager_via(docs.region), "kms:CallerAccount": principal.split(":")[4]},
+                identity, docs.key_policy))
+            verdicts.append(_verdict(principal, "kms:Decrypt via Secrets Manager", decision, ALLOWED, EVALUATOR))
+    except EvaluatorUnavailable as exc:
+        raise NotChecked(str(exc)) from None
+    finally:
+        if owned is not None:
+            owned.close()
+    return verdicts
+
+
+def _verdict(principal: str, question: str, decision, expected: str, source: str) -> Verdict:
+    result = {"Allowed": ALLOWED, "ExplicitlyDenied": DENIED, "ImplicitlyDenied": DENIED}.get(decision.result, UNKNOWN)
+    return Verdict(principal, question, result, expected, source, decision.decided_by,
+                   decision.reason if result == UNKNOWN else "")
+
+
+@dataclass
+class Judgement:
+    """Both evaluators' verdicts, and what could not be asked (by which, and why)."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+
+    @property
+    def wrong(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.ok is False]
+
+    @property
+    def unknown(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.ok is None]
+
+
+def judge_readers(target, outputs: dict, readers: list[str]) -> Judgement:
+    """Every reader by both evaluators. AWS errors other than "not offered" / "not allowed" are
+    raised (the caller reports them as what AWS said)."""
+    docs = read_documents(target, outputs)
+    judgement = Judgement()
+    for name, source in (("AWS's IAM policy simulator", simulator_verdicts),
+                         ("the independent evaluator", evaluator_verdicts)):
+        try:
+            judgement.verdicts += source(target, docs, readers)
+        except NotChecked as exc:
+            judgement.not_checked.append(f"{name}: {exc}")
+    return judgement

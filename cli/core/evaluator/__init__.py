@@ -121,6 +121,9 @@ class Decision:
     decided_by: tuple[str, ...]  # e.g. ("resource policy: DenyReadToUnlistedPrincipals",)
     reason: str  # one human line; for NotEvaluated, why
     ignored_context_keys: tuple[str, ...] = ()
+    #: The kinds of policy that decided, as the evaluator names them (identity, resource, vpce, pb,
+    #: scp, rcp, session): what AWS's access-denied message names ("in a resource-based policy").
+    policy_types: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -414,7 +417,8 @@ def decide(request: PolicyRequest, answer: dict) -> Decision:
                         f"not model as a caller (AWS allows the root user anything not explicitly denied) {by}", ignored)
     result = answer["overallResult"]
     if result == "Allowed":
-        decided = tuple(_describe(g) for g in answer.get("grants") or ())
+        decisive = list(answer.get("grants") or ())
+        decided = tuple(_describe(g) for g in decisive)
     else:
         denials = answer.get("denials") or []
         if result == "ExplicitlyDenied":
@@ -423,11 +427,13 @@ def decide(request: PolicyRequest, answer: dict) -> Decision:
         # a permissions boundary); the evaluator also lists every policy type that merely allowed
         # nothing (a same-account resource policy of Deny statements only), which decided nothing.
         denials = [d for d in denials if d.get("blocking")] or denials
+        decisive = denials
         decided = tuple(_describe(d) for d in denials) or (_no_reason(answer, request),)
     verb = {"Allowed": "allowed by", "ExplicitlyDenied": "explicitly denied by",
             "ImplicitlyDenied": "implicitly denied:"}[result]
+    kinds = tuple(dict.fromkeys(str(d.get("policyType")) for d in decisive if d.get("policyType")))
     return Decision(result, decided, f"{request.action} on {request.resource} by {request.principal}: {verb} "
-                    f"{'; '.join(decided)} {by}", ignored)
+                    f"{'; '.join(decided)} {by}", ignored, kinds)
 
 
 # --- the resident process ----------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import json
 from cli.observers.doctor import FAIL, PASS, WARN, Check
 from cli.observers.secret import secret_state
 from cli.core.policy import PRINCIPAL_ARN, SecretPolicy, as_list, grants, statements
-from constructs_lib.catalog import EXECUTION_MANAGED_POLICY, SECRET_JSON_KEY, SECRET_READ_ACTION, value_from
+from constructs_lib import catalog
+from constructs_lib.catalog import EXECUTION_MANAGED_POLICY, SECRET_JSON_KEY, SECRET_READ_ACTION
 
 EXEC_ROLE = "execution role can read the secret"
 VALUE_FROM = "task definition injects the JSON key"
@@ -69,14 +70,14 @@ def value_from(d) -> Check:
             problems.append(f"revision {rev} has no execution role")
         for c in td.get("containerDefinitions", []):
             for sec in c.get("secrets", []):
-                if sec.get("valueFrom") != value_from(secret_arn):
+                if sec.get("valueFrom") != catalog.value_from(secret_arn):
                     problems.append(f"revision {rev}: {sec.get('name')} valueFrom {sec.get('valueFrom')!r} "
                                     f"is not <secret arn>:{SECRET_JSON_KEY}::")
     if not d.task_definitions:
         return Check(VALUE_FROM, FAIL, "the service has no task definition", "re-run `byoc deploy`")
     return Check(VALUE_FROM, FAIL if problems else PASS,
                  "; ".join(problems) or f"valueFrom = <secret arn>:{SECRET_JSON_KEY}::",
-                 f"register the revision with valueFrom \"{value_from(secret_arn)}\" and an execution "
+                 f"register the revision with valueFrom \"{catalog.value_from(secret_arn)}\" and an execution "
                  "role (`byoc deploy` does)" if problems else "")
 
 

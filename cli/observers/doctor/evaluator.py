@@ -1,23 +1,13 @@
-"""Doctor's checks on AWS's own verdicts (``cli/observers/verdicts.py``): IAM's policy simulator
-and Access Analyzer.
-
-byoc's document reader (``cli/core/policy.py``) says what the policies byoc wrote say; these ask
-AWS, which evaluates every policy the way requests are evaluated:
-
-- ``iam:SimulatePrincipalPolicy`` for the execution and task roles (and any other reader):
-  ``secretsmanager:GetSecretValue`` on the secret with the secret's resource policy and
-  ``aws:SourceVpce`` = the endpoint; the same from outside the endpoint (must be denied); and
-  ``kms:Decrypt`` on the key with the key policy and ``kms:ViaService`` = Secrets Manager.
-- IAM Access Analyzer ``CheckNoPublicAccess`` on the secret policy.
-
-An endpoint that does not implement these calls (moto) or credentials not allowed to make them
-give a WARN that says "not checked by AWS's evaluator" — never a PASS.
-"""
+"""Doctor's checks on verdicts that are not byoc's own (``cli/observers/verdicts.py``): AWS's IAM
+policy simulator on the roles' identity policies, the independent evaluator on the whole chain
+(identity, secret, key and endpoint policies, as read from AWS), and IAM Access Analyzer on the
+secret policy. Each verdict names its source; what no evaluator could answer is a WARN that says
+so, never a PASS."""
 
 from __future__ import annotations
 
 from cli.observers.doctor import FAIL, PASS, WARN, Check
-from cli.observers.verdicts import NotChecked, ask, read_verdicts
+from cli.observers.verdicts import NotChecked, ask, judge_readers
 
 READS = "AWS's evaluator: roles may read and decrypt"
 PUBLIC = "AWS's evaluator: secret policy not public"
@@ -25,17 +15,24 @@ PUBLIC = "AWS's evaluator: secret policy not public"
 
 def reads(d) -> Check:
     out = d.outputs
-    try:
-        verdicts = read_verdicts(d.target, out, [out["ecs_execution_role_arn"], out["ecs_task_role_arn"]])
-    except NotChecked as exc:
-        return Check(READS, WARN, f"not checked by AWS's evaluator: {exc}",
-                     "run doctor against AWS with iam:SimulatePrincipalPolicy allowed")
-    wrong = [v.line() + f" (expected {v.expected})" for v in verdicts if not v.ok]
-    return Check(READS, FAIL if wrong else PASS,
-                 "; ".join(wrong) or "IAM's simulator: both roles may read via the endpoint and decrypt; "
-                 "reads via another endpoint denied",
-                 "see the execution role's policies and the secret policy (`byoc lockdown`, `byoc deploy` restore "
-                 "them)" if wrong else "")
+    judgement = judge_readers(d.target, out, [out["ecs_execution_role_arn"], out["ecs_task_role_arn"]])
+    wrong = [f"{v.line()} (expected {v.expected})" for v in judgement.wrong]
+    if wrong:
+        return Check(READS, FAIL, "; ".join(wrong),
+                     "see the execution role's policies, the secret policy and the key policy (`byoc lockdown` "
+                     "restores them)")
+    unknown = [v.line() for v in judgement.unknown] + judgement.not_checked
+    sources = sorted({v.source for v in judgement.verdicts})
+    if not judgement.verdicts:
+        return Check(READS, WARN, "not evaluated: " + "; ".join(unknown),
+                     "run doctor where an evaluator answers (AWS with iam:SimulatePrincipalPolicy allowed; "
+                     "`byoc evaluator install`)")
+    detail = ("both roles may read through the endpoint and decrypt; reads through another endpoint or from "
+              f"outside denied ({'; '.join(sources)})")
+    if unknown:
+        return Check(READS, WARN, detail + "; not evaluated: " + "; ".join(unknown),
+                     "allow iam:SimulatePrincipalPolicy, or `byoc evaluator install`, to get every verdict")
+    return Check(READS, PASS, detail)
 
 
 def public_access(d) -> Check:
