@@ -214,6 +214,21 @@ class DeployedStack:
         report = json.loads(result.output)
         return result.exit_code, {c["name"]: c for c in report["live"] if c["result"] == "fail"}, report
 
+    def role(self, name: str, *, path: str = "/", read_grant: bool = True) -> str:
+        """A role of the account (created once), given the stack's read grant (the
+        ``byoc-agents-secret-read`` policy, as for the stack's roles) or none: a reader whose own
+        policies the evaluated lockdown can judge."""
+        iam = self.client("iam")
+        try:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                    "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        if read_grant:
+            iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::123456789012:policy/byoc-agents-secret-read")
+        return arn
+
     def redeploy(self) -> None:
         """Converge the deployment back to its inputs (for a test that broke more than it can
         put back by hand)."""

@@ -119,7 +119,7 @@ def test_deploy_with_tf_log_debug_completes(deployed_stack):
 
 
 def test_lockdown_keeps_earlier_readers_until_removed_and_refuses_other_accounts(deployed_stack):
-    extra = "arn:aws:iam::123456789012:role/byoc-extra-reader"
+    extra = deployed_stack.role("byoc-e2e-reader")
     roles = [deployed_stack.outputs["ecs_task_role_arn"], deployed_stack.outputs["ecs_execution_role_arn"]]
 
     def readers() -> list[str] | None:

@@ -188,19 +188,22 @@ def test_live_flags_task_definition_revision_without_json_key(deployed_stack):
 
 
 @live_marks
-def test_live_flags_non_json_secret_value_without_printing_it(deployed_stack):
+def test_check_value_from_outside_the_endpoint_is_denied_by_the_policy_and_said_so_never_passed(deployed_stack):
+    """--check-value reads the plaintext, which the secret policy lets only the endpoint's callers
+    do: from the operator's machine AWS (and the emulator, which evaluates the policy) answers
+    AccessDenied. The check then says it could not read the content — a WARN, never a PASS, even
+    with a value that is not JSON — and nothing of the value reaches the report."""
     sm, out = deployed_stack.client("secretsmanager"), deployed_stack.outputs
     sm.put_secret_value(SecretId=out["byoc_secret_arn"], SecretString="pcsk-plain-not-json")
     try:
         code, failed, report = deployed_stack.doctor("--check-value")
-        default_code, default_failed, _ = deployed_stack.doctor()
     finally:
         sm.put_secret_value(SecretId=out["byoc_secret_arn"], SecretString=json.dumps({"PINECONE_API_KEY": deployed_stack.sentinel}))
-    assert code == 1 and set(failed) == {"secret has a current value"}
-    assert "not JSON" in failed["secret has a current value"]["detail"]
+    (check,) = [c for c in report["live"] if c["name"] == "secret has a current value"]
+    assert check["result"] == "warn", check
+    assert "readable only through the VPC endpoint" in check["detail"] and "inside the VPC" in check["fix"]
     assert "pcsk-plain-not-json" not in json.dumps(report)
-    # Without --check-value doctor reads no plaintext (DescribeSecret only): the value is not judged.
-    assert default_code == 0 and default_failed == {}
+    assert "secret has a current value" not in failed
 
 
 @live_marks

@@ -11,8 +11,10 @@ status and logs report the service. Each test leaves the service healthy.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cli.core.policy import SecretPolicy
 
@@ -59,6 +61,8 @@ def test_lockdown_proves_that_new_tasks_start_under_the_locked_policy(deployed_s
     assert lockdown.exit_code == 0, lockdown.output
     assert "New tasks are starting (proving they can read under the new policy)" in lockdown.output
     assert "Service: 1 of 1 tasks running, 1 healthy targets." in lockdown.output
+    # The emulator evaluates the policies (a task denied the read would have stopped): a proof.
+    assert "Proven: new tasks started and read the secret under the new policy." in lockdown.output
 
 
 def test_status_json_carries_the_service(deployed_stack):
@@ -74,6 +78,7 @@ def test_value_without_the_json_key_fails_the_rollout_with_the_reason_and_exit_1
     sm.put_secret_value(SecretId=deployed_stack.outputs["byoc_secret_arn"],
                         SecretString=json.dumps({"api_key": "pcsk-under-the-wrong-name"}))
     # The next change that starts tasks meets it: here a lockdown with one more reader.
+    deployed_stack.role(EXTRA_READER.rsplit("/", 1)[-1])
     result = deployed_stack.invoke("lockdown", "--principal", EXTRA_READER, "-y")
     assert result.exit_code == 1, result.output
     error = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
@@ -89,27 +94,84 @@ def test_rollback_makes_the_previous_value_current_and_the_tasks_recover(deploye
     result = deployed_stack.invoke("secret", "rollback")
     assert result.exit_code == 0, result.output
     assert "current again" in result.output and "they read the previous key" in result.output
-    sm = deployed_stack.client("secretsmanager")
-    current = sm.get_secret_value(SecretId=deployed_stack.outputs["byoc_secret_arn"])["SecretString"]
-    assert json.loads(current) == {"PINECONE_API_KEY": deployed_stack.sentinel}
+    sm, arn = deployed_stack.client("secretsmanager"), deployed_stack.outputs["byoc_secret_arn"]
+    # The sentinel's version (what `byoc secret put` stored) is AWSCURRENT again. Its value cannot be
+    # read from here to compare: the secret policy denies reads from outside the endpoint, and the
+    # emulator evaluates it as AWS would.
+    (stored,) = re.findall(r"\(version ([0-9a-f-]{36})\)", deployed_stack.steps["secret_put"].output)
+    stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert "AWSCURRENT" in stages[stored], stages
+    with pytest.raises(ClientError) as denied:
+        sm.get_secret_value(SecretId=arn)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "with an explicit deny in a resource-based policy" in denied.value.response["Error"]["Message"]
     healthy(deployed_stack)
+    # The previous test's extra reader goes again: the shared deployment is left as it was found.
+    assert deployed_stack.invoke("lockdown", "--remove-principal", EXTRA_READER, "-y").exit_code == 0
 
 
-def test_lockdown_restores_the_previous_readers_when_new_tasks_cannot_read(deployed_stack):
+def test_lockdown_restores_the_previous_readers_when_the_new_secret_policy_denies_a_reader(deployed_stack):
+    """A role with a path (role/team/name), passed without it: aws:PrincipalArn carries the path,
+    so the new policy's ArnNotEquals list never matches it and the evaluated secret policy denies
+    the read it was meant to allow. No fault switch: the verdict is the evaluator's, on the
+    documents AWS holds — and the lockdown is undone."""
+    deployed_stack.role("byoc-team-reader", path="/team/")
     before = readers(deployed_stack)
-    emulator = deployed_stack.emulator
-    emulator.set_faults(secret_access="denied_by_new_policy")  # what AWS would do with a policy that shuts out the role
-    try:
-        result = deployed_stack.invoke("lockdown", "--principal", "arn:aws:iam::123456789012:role/byoc-second", "-y")
-    finally:
-        emulator.set_faults(secret_access=None)
+    typed = "arn:aws:iam::123456789012:role/byoc-team-reader"  # the path left out
+    result = deployed_stack.invoke("lockdown", "--principal", typed, "-y")
     assert result.exit_code == 1, result.output
-    assert "AccessDeniedException" in result.output and "Restoring the previous reader list" in result.output
-    error = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
-    assert len(error) == 1 and error[0].startswith("byoc: error: lockdown undone"), result.output
+    assert "Restoring the previous reader list" in result.output
+    (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
+    assert error.startswith("byoc: error: lockdown undone: the new secret policy denies"), error
+    assert "byoc-team-reader GetSecretValue via vpce-" in error and "DenyReadToUnlistedPrincipals" in error
+    assert "[@cloud-copilot/iam-simulate" in error
     assert readers(deployed_stack) == before
     saved = json.loads((deployed_stack.project / ".byoc" / "inputs.tfvars.json").read_text())
     assert sorted(saved["app_reader_principal_arns"]) == before
+    healthy(deployed_stack)
+
+
+def test_a_reader_without_a_grant_of_its_own_keeps_the_lockdown_and_names_what_to_grant(deployed_stack):
+    """The reader's own identity policies allow nothing: the secret policy is not the cause, so
+    the lockdown stays (undoing it would unlock the secret for nothing) and the error says so."""
+    ungranted = deployed_stack.role("byoc-reader-without-grant", read_grant=False)
+    result = deployed_stack.invoke("lockdown", "--principal", ungranted, "-y", "--no-verify-start")
+    assert result.exit_code == 1, result.output
+    (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
+    assert error.startswith("byoc: error: locked down, but") and "The new reader list stays" in error, error
+    assert "byoc-reader-without-grant GetSecretValue via vpce-" in error and "denied" in error
+    assert "Restoring the previous reader list" not in result.output
+    assert ungranted in readers(deployed_stack)
+    result = deployed_stack.invoke("lockdown", "--remove-principal", ungranted, "-y")
+    assert result.exit_code == 0, result.output
+    healthy(deployed_stack)
+
+
+def test_a_denial_by_the_roles_own_policies_keeps_the_new_reader_list_and_says_what_denies(deployed_stack):
+    """A read denied by something other than the secret policy (here an explicit Deny added by
+    hand to the execution role's identity policies): undoing the lockdown would unlock the secret
+    for nothing, so the new list stays and the error names the statement that denies. Evaluated,
+    not switched on."""
+    iam = deployed_stack.client("iam")
+    role = deployed_stack.outputs["ecs_execution_role_arn"].rsplit("/", 1)[-1]
+    iam.put_role_policy(RoleName=role, PolicyName="hand-made-deny", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "secretsmanager:GetSecretValue",
+                                                "Resource": "*"}]}))
+    extra = deployed_stack.role("byoc-third")
+    try:
+        result = deployed_stack.invoke("lockdown", "--principal", extra, "-y")
+        assert result.exit_code == 1, result.output
+        (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
+        assert error.startswith("byoc: error: locked down, but") and "The new reader list stays" in error, error
+        assert "byoc-agents-execution-role GetSecretValue via vpce-" in error
+        assert "explicitly denied" in result.output and "identity policy hand-made-deny" in error
+        assert "Restoring the previous reader list" not in result.output
+    finally:
+        iam.delete_role_policy(RoleName=role, PolicyName="hand-made-deny")
+    assert extra in readers(deployed_stack)
+    result = deployed_stack.invoke("lockdown", "--remove-principal", extra, "-y")
+    assert result.exit_code == 0, result.output
+    assert "Proven: new tasks started and read the secret under the new policy." in result.output
     healthy(deployed_stack)
 
 

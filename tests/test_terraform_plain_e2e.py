@@ -214,9 +214,19 @@ def test_step6_a_further_plan_shows_no_changes(deployed):
 
 
 def test_step7_the_secret_value_is_nowhere_in_state_or_cdktf_out(deployed):
-    # The value is really in the secret (so not finding it below means something).
-    value = deployed.aws("secretsmanager").get_secret_value(SecretId=deployed.outputs["byoc_secret_arn"])
-    assert json.loads(value["SecretString"]) == {"PINECONE_API_KEY": deployed.sentinel}
+    # The value is really in the secret (so not finding it below means something). AWS's API
+    # refuses the read from here (the secret policy denies reads from outside the endpoint, and
+    # the emulator evaluates it), so it is read from the emulator's own store, in this process.
+    from botocore.exceptions import ClientError
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        deployed.aws("secretsmanager").get_secret_value(SecretId=deployed.outputs["byoc_secret_arn"])
+    arn = deployed.outputs["byoc_secret_arn"]
+    (stored,) = [s for s in secretsmanager_backends[arn.split(":")[4]][arn.split(":")[3]].secrets.values()
+                 if s.arn == arn]
+    current = next(v for v in stored.versions.values() if "AWSCURRENT" in v["version_stages"])
+    assert json.loads(current["secret_string"]) == {"PINECONE_API_KEY": deployed.sentinel}
     needle = deployed.sentinel.encode()
     scanned = []
     for root, _dirs, files in os.walk(deployed.project):  # the project: state, backup, cdktf.out

@@ -14,13 +14,14 @@ from typing import Any, Callable
 
 from cli.actions.rollout import RollOptions, roll
 from cli.core.aws import aws_error, aws_errors
-from cli.core.aws_texts import is_secret_fetch_denied
+from cli.core.aws_texts import denied_by_resource_policy, is_secret_fetch_denied
 from cli.core.config import check
 from cli.core.errors import ByocError, InputError
 from cli.core.policy import LockdownReport
 from cli.core.session import Session, say
 from cli.observers.secret import describe_lockdown, lockdown_report
 from cli.observers.service import RolloutFailed
+from cli.observers.stopped import explain_stopped
 from constructs_lib.catalog import READERS_INPUT as READERS
 from stacks.inputs import PRINCIPAL_ARN_RE
 #: What AWS says while a just-created role is not yet visible to the service (IAM is
@@ -116,16 +117,34 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_st
     if report.problems:
         raise ByocError("lockdown verification failed: " + "; ".join(report.problems) +
                         ". Check the secret policy with `byoc status` and re-run `byoc lockdown`.")
-    denied = _verdicts(s, region, outputs, readers)
-    if denied and changed:
+    judgement = _verdicts(s, region, outputs, readers)
+    by_policy = [f"{v.line()} (expected {v.expected})" for v in judgement.wrong if v.by_resource_policy]
+    elsewhere = [f"{v.line()} (expected {v.expected})" for v in judgement.wrong if not v.by_resource_policy]
+    if by_policy and changed:
         _restore(s, tf, values, previous, options, restart=verify_start)
-        raise ByocError(f"lockdown undone: {'; '.join(denied)}; the previous reader list is back. Run `byoc doctor` "
-                        "to see which policy decides it.")
+        raise ByocError(f"lockdown undone: the new secret policy denies {'; '.join(by_policy)}; the previous reader "
+                        "list is back. Run `byoc doctor` to see which policy decides it.")
+    if elsewhere:
+        # Not the secret policy's doing (a reader's own policies, the key policy, a principal IAM
+        # does not know): undoing the lockdown would unlock the secret for nothing.
+        raise ByocError(f"locked down, but {'; '.join(elsewhere)}. The new reader list stays: the secret policy is "
+                        "not what denies; give that principal the read grant (attach the <app_name>-secret-read "
+                        "policy) or fix the policy named, then run `byoc lockdown` again.")
     if changed and verify_start:
         _prove_tasks_start(s, tf, values, outputs, previous, options)
     elif changed:
         say("Not proven by a task start (--no-verify-start): the next task to start is the first to read under it.")
     return report
+
+
+def _proven(s: Session, region: str) -> None:
+    """Say what the task starts proved: against AWS, or an emulator that evaluates policies, that
+    the policy lets ECS read; elsewhere, nothing about policies."""
+    unproven = s.target(region).policies_not_evaluated()
+    if unproven:
+        say(f"Not proven by the task starts: {unproven}.")
+    else:
+        say("Proven: new tasks started and read the secret under the new policy.")
 
 
 def _prove_tasks_start(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], previous: list[str],
@@ -137,9 +156,17 @@ def _prove_tasks_start(s: Session, tf, values: dict[str, Any], outputs: dict[str
         return
     try:
         roll(s, values, outputs, RollOptions(timeout=options.timeout), why="proving they can read under the new policy")
+        _proven(s, values["aws_region"])
     except RolloutFailed as exc:
         if not is_secret_fetch_denied(exc.reason):
             raise  # not the policy's doing: it stays, and the failure is what to fix
+        if not denied_by_resource_policy(exc.reason):
+            # AWS's message names what refused: the role's own policies, a boundary or the key —
+            # not the secret policy this command changed, so undoing it would unlock for nothing.
+            raise ByocError(f"new tasks could not fetch the secret, and not because of the secret policy: {exc.reason} "
+                            f"-> {explain_stopped(exc.reason)}. The new reader list stays (it is not the cause); fix "
+                            "that, then start new tasks (`byoc secret put` again, or `byoc lockdown`). `byoc doctor` "
+                            "shows which policy decides it.") from None
         say(f"New tasks could not start under the new policy: {exc.reason}")
         again = _restore(s, tf, values, previous, options, restart=True)
         raise ByocError(f"lockdown undone: new tasks could not fetch the secret under the new policy ({exc.reason}); "
@@ -164,23 +191,22 @@ def _restore(s: Session, tf, values: dict[str, Any], previous: list[str], option
     return ""
 
 
-def _verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]) -> list[str]:
-    """Every reader judged by evaluators that are not byoc (``cli/observers/verdicts.py``): what they
-    deny that the lock-down means to allow. What none could answer is said, never taken as a pass."""
+def _verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[str]):
+    """Every reader judged by evaluators that are not byoc (``cli/observers/verdicts.py``), each
+    verdict printed with its source and the statement that decided. What none could answer is
+    said, never taken as a pass."""
     from cli.observers.verdicts import judge_readers
 
     try:
         judgement = judge_readers(s.target(region), outputs, readers)
     except aws_errors() as exc:
         raise aws_error(exc, "asking for the policy verdicts") from None
+    say("Who may read, judged by evaluators that are not byoc:")
     for verdict in judgement.verdicts:
         say(f"  {verdict.line()}")
-    for line in judgement.not_checked + [v.line() for v in judgement.unknown]:
-        say(f"Not evaluated: {line}")
-    wrong = [f"{v.line()} (expected {v.expected})" for v in judgement.wrong]
-    if not wrong and judgement.verdicts:
-        say("Policy verdicts: every reader may read through the endpoint and decrypt; other paths denied.")
-    return wrong
+    for line in judgement.not_checked:
+        say(f"  not evaluated: {line}")
+    return judgement
 
 
 def retry_on_propagation(attempt: Callable[[], None], *, sleep: Callable[[float], None]) -> None:

@@ -35,6 +35,27 @@ class AwsTarget:
         return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url,
                                                                      config=config)
 
+    def policies_not_evaluated(self) -> str | None:
+        """Why requests to this target are not judged by policies the way AWS judges them, or None
+        when they are: AWS itself, or byoc's emulator with its policy evaluator on (it says so at
+        ``/byoc-emulator/info``). Any other endpoint may not enforce policies at all."""
+        if not self.endpoint_url:
+            return None
+        import json
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.endpoint_url.rstrip("/") + "/byoc-emulator/info", timeout=10) as answer:
+                info = json.loads(answer.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            info = None
+        if not isinstance(info, dict):
+            return f"{self.endpoint_url} is not AWS, and byoc cannot tell whether it evaluates policies"
+        if info.get("policies") != "evaluated":
+            return f"the emulator at {self.endpoint_url} does not evaluate policies ({info.get('why_not')})"
+        return None
+
     def require_credentials(self) -> None:
         import boto3
 

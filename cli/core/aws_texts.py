@@ -18,7 +18,21 @@ FROM_SECRETS_MANAGER = "unable to retrieve secret from asm"
 ACCESS_DENIED = "AccessDenied"
 
 
+#: How AWS's access-denied message names the kind of policy that refused (IAM User Guide,
+#: "Troubleshoot access denied error messages"): the secret's own policy is a resource-based one.
+BY_RESOURCE_POLICY = "in a resource-based policy"
+#: Secrets Manager's words when the KMS call it makes for the caller is denied (the key policy, or
+#: the caller's kms:Decrypt grant).
+KMS_DENIED = "Access to KMS is not allowed"
+
+
 def is_secret_fetch_denied(reason: str | None) -> bool:
     """A task that stopped because reading its secret was denied: what a policy can cause."""
     low = (reason or "").lower()
     return FROM_SECRETS_MANAGER in low and ACCESS_DENIED.lower() in low
+
+
+def denied_by_resource_policy(reason: str | None) -> bool:
+    """The denial names a resource-based policy (the secret policy), not the role's own policies,
+    a permissions boundary or the key."""
+    return is_secret_fetch_denied(reason) and BY_RESOURCE_POLICY in (reason or "")

@@ -73,6 +73,15 @@ class Verdict:
     source: str
     decided_by: tuple[str, ...] = field(default_factory=tuple)
     why: str = ""
+    #: The kinds of policy that decided (identity, resource, vpce, pb, ...): a denial the secret
+    #: policy decides is "resource"; one the role's own policies decide is "identity".
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def by_resource_policy(self) -> bool:
+        """A read the secret policy itself denies, where a read was expected."""
+        return self.ok is False and self.expected == ALLOWED and "resource" in self.kinds \
+            and self.question.startswith("GetSecretValue")
 
     @property
     def ok(self) -> bool | None:
@@ -121,6 +130,22 @@ def read_documents(target, outputs: dict) -> Documents:
         endpoint_policy=_json(endpoints[0].get("PolicyDocument")) if endpoints else None)
 
 
+def actual_arn(iam, arn: str) -> str | None:
+    """The principal's ARN as AWS puts it in ``aws:PrincipalArn`` — a role's includes its path
+    (``role/team/name``), which an ARN typed without it does not — or None when IAM has no such
+    role (GetRole: NoSuchEntity, HTTP 404)."""
+    from botocore.exceptions import ClientError
+
+    if ":role/" not in arn:
+        return arn
+    try:
+        return iam.get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]["Arn"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            return None
+        raise
+
+
 def identity_policies(iam, role_arn: str) -> list[tuple[str, dict]]:
     """A role's identity policies as AWS evaluates them: every attached managed policy's default
     version and every inline policy. Both lists are paged (``IsTruncated``/``Marker``): read to the
@@ -161,18 +186,29 @@ def _simulated(iam, principal: str, action: str, resource: str, context: dict[st
 
 def simulator_verdicts(target, docs: Documents, readers: list[str]) -> list[Verdict]:
     """The identity side of each reader, by AWS's simulator (raises NotChecked when it cannot be
-    asked)."""
+    asked). A principal IAM does not know (NoSuchEntity, HTTP 404) is said as such."""
+    from botocore.exceptions import ClientError
+
     iam = target.client("iam", attempts=1)
-    verdicts = []
-    for principal in readers:
-        read = ask(lambda: _simulated(iam, principal, SECRET_READ_ACTION, docs.secret_arn,
-                                      {"aws:SourceVpce": docs.vpce}), "iam:SimulatePrincipalPolicy", target.endpoint_url)
-        decrypt = ask(lambda: _simulated(iam, principal, "kms:Decrypt", docs.key_arn,
-                                         {"kms:ViaService": secretsmanager_via(docs.region)}),
-                      "iam:SimulatePrincipalPolicy", target.endpoint_url)
-        verdicts += [Verdict(principal, "identity policies allow GetSecretValue on the secret", read, ALLOWED, SIMULATOR),
-                     Verdict(principal, "identity policies allow kms:Decrypt via Secrets Manager", decrypt, ALLOWED,
-                             SIMULATOR)]
+
+    def one(principal: str) -> list[Verdict]:
+        try:
+            read = _simulated(iam, principal, SECRET_READ_ACTION, docs.secret_arn, {"aws:SourceVpce": docs.vpce})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+                return [Verdict(principal, "exists", DENIED, ALLOWED, SIMULATOR,
+                                why="IAM answers NoSuchEntity: no such principal in this account")]
+            raise
+        decrypt = _simulated(iam, principal, "kms:Decrypt", docs.key_arn,
+                             {"kms:ViaService": secretsmanager_via(docs.region)})
+        return [Verdict(principal, "identity policies allow GetSecretValue on the secret", read, ALLOWED, SIMULATOR,
+                        kinds=("identity",) if read == DENIED else ()),
+                Verdict(principal, "identity policies allow kms:Decrypt via Secrets Manager", decrypt, ALLOWED,
+                        SIMULATOR, kinds=("identity",) if decrypt == DENIED else ())]
+
+    verdicts: list[Verdict] = []
+    for reader in readers:
+        verdicts += ask(lambda: one(reader), "iam:SimulatePrincipalPolicy", target.endpoint_url)
     return verdicts
 
 
@@ -196,7 +232,12 @@ def evaluator_verdicts(target, docs: Documents, readers: list[str], evaluator=No
     iam = target.client("iam")
     verdicts = []
     try:
-        for principal in readers:
+        for reader in readers:
+            principal = actual_arn(iam, reader)
+            if principal is None:
+                verdicts += [Verdict(reader, "exists", DENIED, ALLOWED, "IAM", why="IAM answers NoSuchEntity: no such "
+                                     "principal in this account")]
+                continue
             identity = identity_policies(iam, principal)
             endpoint = [(docs.vpce, docs.endpoint_policy)] if docs.endpoint_policy else []
             paths = ((f"GetSecretValue via {docs.vpce}", {"aws:SourceVpce": docs.vpce, "aws:SourceVpc": docs.vpc_id},
@@ -224,7 +265,7 @@ def evaluator_verdicts(target, docs: Documents, readers: list[str], evaluator=No
 def _verdict(principal: str, question: str, decision, expected: str, source: str) -> Verdict:
     result = {"Allowed": ALLOWED, "ExplicitlyDenied": DENIED, "ImplicitlyDenied": DENIED}.get(decision.result, UNKNOWN)
     return Verdict(principal, question, result, expected, source, decision.decided_by,
-                   decision.reason if result == UNKNOWN else "")
+                   decision.reason if result == UNKNOWN else "", decision.policy_types if result == DENIED else ())
 
 
 @dataclass

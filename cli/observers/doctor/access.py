@@ -137,9 +137,16 @@ def secret_policy(d) -> Check:
         return Check(POLICY, WARN, f"{len(policy.unrecognised)} statement(s) byoc did not write: not judged here "
                      "(see AWS's evaluator below)", "`byoc lockdown` writes the policy again")
     vpce = out["secretsmanager_vpce_id"]
-    problems = [f"the {label} may not read through {vpce}"
-                for label, arn in (("execution role", out["ecs_execution_role_arn"]), ("task role", out["ecs_task_role_arn"]))
-                if not policy.may_read(arn, vpce)]
+    problems = []
+    for label, arn in (("execution role", out["ecs_execution_role_arn"]), ("task role", out["ecs_task_role_arn"])):
+        if policy.may_read(arn, vpce):
+            continue
+        if policy.readers is not None and arn not in policy.readers and label == "execution role":
+            problems.append(f"the execution role {arn} is not on the reader list: ECS fetches the secret with it "
+                            "when a task starts, so every task start is denied (the fix doc's first root cause: "
+                            "the execution role without secret access)")
+        else:
+            problems.append(f"the {label} may not read through {vpce}")
     if policy.endpoints is None or policy.may_read(out["ecs_task_role_arn"], None):
         problems.append("reads from outside the VPC endpoint are not denied")
     locked = "" if policy.readers is None else f"; readers: {len(policy.readers)} principals ({PRINCIPAL_ARN} list)"
