@@ -76,11 +76,14 @@ class Verdict:
     #: The kinds of policy that decided (identity, resource, vpce, pb, ...): a denial the secret
     #: policy decides is "resource"; one the role's own policies decide is "identity".
     kinds: tuple[str, ...] = ()
+    #: A Deny statement decided (an explicit deny), not the absence of an Allow.
+    explicit: bool = False
 
     @property
     def by_resource_policy(self) -> bool:
-        """A read the secret policy itself denies, where a read was expected."""
-        return self.ok is False and self.expected == ALLOWED and "resource" in self.kinds \
+        """A read the secret policy itself denies (a Deny statement of it), where a read was
+        expected. byoc's secret policy holds no Allow, so an implicit deny is never its doing."""
+        return self.ok is False and self.expected == ALLOWED and self.explicit and "resource" in self.kinds \
             and self.question.startswith("GetSecretValue")
 
     @property
@@ -265,7 +268,8 @@ def evaluator_verdicts(target, docs: Documents, readers: list[str], evaluator=No
 def _verdict(principal: str, question: str, decision, expected: str, source: str) -> Verdict:
     result = {"Allowed": ALLOWED, "ExplicitlyDenied": DENIED, "ImplicitlyDenied": DENIED}.get(decision.result, UNKNOWN)
     return Verdict(principal, question, result, expected, source, decision.decided_by,
-                   decision.reason if result == UNKNOWN else "", decision.policy_types if result == DENIED else ())
+                   decision.reason if result == UNKNOWN else "", decision.policy_types if result == DENIED else (),
+                   decision.result == "ExplicitlyDenied")
 
 
 @dataclass
