@@ -55,8 +55,18 @@ def test_lockdown_names_task_and_execution_roles_in_the_policy(flow_run):
     assert flow_run["policy"].endpoints == [out["secretsmanager_vpce_id"]]
     assert f"may read PINECONE_API_KEY: {out['ecs_task_role_arn']}" in result.output
     assert "only through VPC endpoint" in result.output
-    # moto has no policy simulator: lockdown says AWS's verdict was not had, and does not invent one.
-    assert "AWS's policy simulator: not checked by AWS's evaluator" in result.output
+    # Both sources of verdicts answer against the emulator (IAM's simulator, gap 11, and the independent
+    # evaluator), each line naming its source; lockdown says every path is as meant.
+    from cli.observers.verdicts import SIMULATOR
+
+    for role in ("ecs_task_role_arn", "ecs_execution_role_arn"):
+        name = out[role].rsplit("/", 1)[-1]
+        assert f"{name} identity policies allow GetSecretValue on the secret: allowed" in result.output
+        assert f"{name} identity policies allow kms:Decrypt via Secrets Manager: allowed" in result.output
+    assert f"[{SIMULATOR}]" in result.output and "[@cloud-copilot/iam-simulate" in result.output
+    assert "Not evaluated" not in result.output
+    assert "Policy verdicts: every reader may read through the endpoint and decrypt; other paths denied." \
+        in result.output
 
 
 def test_locked_policy_is_exactly_the_two_denies_on_reads(flow_run):

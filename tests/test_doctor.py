@@ -125,10 +125,14 @@ def test_live_doctor_passes_on_the_healthy_stack(deployed_stack):
     assert code == 0 and failed == {}, report
     assert [c["name"] for c in report["live"]] == [name for name, _ in all_checks()] and report["ok"] is True
     by_name = {c["name"]: c for c in report["live"]}
-    # moto implements neither IAM's policy simulator nor Access Analyzer: said, and never a PASS.
-    for name in (evaluator.READS, evaluator.PUBLIC):
-        assert by_name[name]["result"] == "warn", by_name[name]
-        assert "not checked by AWS's evaluator" in by_name[name]["detail"]
+    # The emulator answers IAM's policy simulator with the independent evaluator (gap 11): both sources
+    # give verdicts, named in the detail. Access Analyzer it does not offer: said, and never a PASS.
+    from cli.observers.verdicts import SIMULATOR
+
+    assert by_name[evaluator.READS]["result"] == "pass", by_name[evaluator.READS]
+    assert SIMULATOR in by_name[evaluator.READS]["detail"] and "iam-simulate" in by_name[evaluator.READS]["detail"]
+    assert by_name[evaluator.PUBLIC]["result"] == "warn", by_name[evaluator.PUBLIC]
+    assert "not checked by AWS's evaluator" in by_name[evaluator.PUBLIC]["detail"]
     # The image is on public ECR: not this account's registry, so not checked, and said so.
     assert by_name[runtime.IMAGE]["result"] == "skip" and IMAGE in by_name[runtime.IMAGE]["detail"]
     passing = set(by_name) - {evaluator.READS, evaluator.PUBLIC, runtime.IMAGE, runtime.STOPPED}

@@ -8,8 +8,9 @@ source). The package, laid out in moto's manner:
   ``/byoc-emulator/faults`` and the refusals), the serving thread, the reset;
 - one module per AWS service the emulator patches (``iam``, ``accessanalyzer``,
   ``applicationautoscaling``, ``ecs``, ``ec2``, ``elbv2``, ``s3``, ``route53``,
-  ``secretsmanager``), each with its gaps, its response-layer and model-layer patches apart, and
-  the AWS documentation it follows; ``ecs_tasks.py`` the ECS task model (gap 4);
+  ``secretsmanager``, ``kms``; ``iam_simulator`` for IAM's policy simulator), each with its gaps,
+  its response-layer and model-layer patches apart, and the AWS documentation it follows;
+  ``ecs_tasks.py`` the ECS task model (gap 4); ``authorizer.py`` the policy evaluation (gap 11);
 - ``patching.py``: how those modules change moto (once, each change naming its gap).
 
 Importing this package does not import moto; starting an emulator does.

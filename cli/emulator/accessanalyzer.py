@@ -5,7 +5,7 @@ Gap 10 — moto has no Access Analyzer backend at all: its server prints a trace
 AWS answers an operation it does not offer: HTTP 501 ``NotImplemented``, at once, before moto
 sees it. byoc then says "not checked by AWS's evaluator" (a WARN), as it would against any
 endpoint without it; the emulator never makes up a verdict. (IAM's policy simulator, the other
-evaluator: iam.py.)
+evaluator, is answered by the independent evaluator: gap 11, iam_simulator.py.)
 
 Nothing of moto's is patched here: there is no Access Analyzer in moto to patch.
 

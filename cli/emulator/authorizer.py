@@ -10,7 +10,8 @@ not byoc's code, so byoc is never proven by byoc) over the documents moto holds:
 - a task start, as the execution role (``ecs_tasks.py``): the secret read and its decryption,
   the ECR pull, the awslogs stream;
 - the caller's own Secrets Manager and KMS requests (``secretsmanager.py``, ``kms.py``);
-- IAM's policy simulator (``iam.py``).
+- IAM's policy simulator, SimulatePrincipalPolicy and SimulateCustomPolicy (``iam_simulator.py``),
+  over the policies this module reads for an IAM user, group or role (``entity``).
 
 A request is judged the way AWS's evaluation logic documents it (IAM User Guide, "Policy
 evaluation logic" and "Cross-account policy evaluation logic"; KMS Developer Guide, "Key
@@ -109,45 +110,122 @@ def _iam(account: str):
     return iam_backends[account]["aws"]
 
 
-def _managed(policies: dict) -> list[tuple[str, dict]]:
-    found = []
-    for policy in policies.values():
-        version = next((v for v in policy.versions if v.is_default), None)
-        found.append((policy.name, _doc(version.document if version else policy.document)))
-    return found
+def _text(text: Any) -> str:
+    """A policy document's text as IAM holds it (moto keeps some URL-encoded, as IAM returns them)."""
+    if isinstance(text, dict):
+        return json.dumps(text)
+    from urllib.parse import unquote
+
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        return unquote(text)
 
 
-def _boundary(iam, arn: str | None) -> dict | None:
+@dataclass(frozen=True)
+class Document:
+    """One policy that applies to an IAM entity, named as IAM's policy simulator names it (IAM API
+    Reference, "Statement": SourcePolicyId, the policy's name; SourcePolicyType, one of user |
+    group | role for an inline policy, aws-managed | user-managed for a managed one)."""
+
+    id: str
+    type: str
+    document: dict
+    text: str  #: the document as written, for the statements' positions
+
+
+def _managed_document(policy) -> Document:
+    """A managed policy at its default version."""
+    version = next((v for v in policy.versions if v.is_default), None)
+    text = version.document if version else policy.document
+    return Document(policy.name, "aws-managed" if ":aws:policy/" in policy.arn else "user-managed", _doc(text),
+                    _text(text))
+
+
+def _documents(holder, kind: str) -> list[Document]:
+    """A user's, group's or role's managed policies, then its inline ones (``kind``)."""
+    return [_managed_document(p) for p in holder.managed_policies.values()] + \
+        [Document(name, kind, _doc(text), _text(text)) for name, text in holder.policies.items()]
+
+
+def _boundary_document(iam, arn: str | None) -> Document | None:
     if not arn:
         return None
     try:
-        return _managed({arn: iam.get_policy(arn)})[0][1]
+        return _managed_document(iam.get_policy(arn))
     except Exception:  # noqa: BLE001 - a boundary that no longer exists: AWS denies; so does an empty one
-        return {"Version": "2012-10-17", "Statement": []}
+        empty = {"Version": "2012-10-17", "Statement": []}
+        return Document(arn.rsplit("/", 1)[-1], "user-managed", empty, json.dumps(empty))
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An IAM user, group or role and the policies that apply to it: its own (attached managed and
+    inline), a user's groups' too, and its permissions boundary."""
+
+    kind: str  #: user | group | role
+    arn: str
+    name: str
+    documents: tuple[Document, ...]
+    boundary: Document | None
+
+
+def _find_role(iam, role_arn: str):
+    name = role_arn.rsplit("/", 1)[-1]
+    return next((r for r in iam.roles.values() if r.arn == role_arn), None) or \
+        next((r for r in iam.roles.values() if r.name == name), None)
+
+
+def _role_entity(iam, role) -> Entity:
+    return Entity("role", role.arn, role.name, tuple(_documents(role, "role")),
+                  _boundary_document(iam, role.permissions_boundary_arn))
+
+
+def _user_entity(iam, user) -> Entity:
+    documents = _documents(user, "user")
+    for group in iam.groups.values():
+        if any(u.name == user.name for u in group.users):
+            documents += _documents(group, "group")
+    return Entity("user", user.arn, user.name, tuple(documents),
+                  _boundary_document(iam, getattr(user, "permissions_boundary", None)))
+
+
+def entity(account: str, arn: str) -> Entity | None:
+    """The IAM user, group or role ``arn`` names (exactly, path included), or None when there is
+    none in ``account``."""
+    iam = _iam(account)
+    kind = arn.split(":", 5)[-1].split("/", 1)[0] if arn.count(":") >= 5 else ""
+    if kind == "role":
+        role = next((r for r in iam.roles.values() if r.arn == arn), None)
+        return _role_entity(iam, role) if role else None
+    if kind == "user":
+        user = next((u for u in iam.users.values() if u.arn == arn), None)
+        return _user_entity(iam, user) if user else None
+    if kind == "group":
+        group = next((g for g in iam.groups.values() if g.arn == arn), None)
+        return Entity("group", group.arn, group.name, tuple(_documents(group, "group")), None) if group else None
+    return None
 
 
 def role_principal(account: str, role_arn: str, session: str) -> Principal:
     """A role's session (a task's execution role, ``arn:aws:sts::ACCT:assumed-role/NAME/SESSION``)."""
     iam = _iam(account)
     name = role_arn.rsplit("/", 1)[-1]
-    role = next((r for r in iam.roles.values() if r.arn == role_arn or r.name == name), None)
+    role = _find_role(iam, role_arn)
     partition = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
     session_arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}"
     if role is None:  # a role that does not exist has no policies: everything is denied
         return Principal(session_arn, account, role_arn, partition=partition)
-    policies = _managed(role.managed_policies) + [(n, _doc(d)) for n, d in role.policies.items()]
-    return Principal(session_arn, account, role.arn, tuple(policies), _boundary(iam, role.permissions_boundary_arn),
-                     partition)
+    found = _role_entity(iam, role)
+    return Principal(session_arn, account, role.arn, tuple((d.id, d.document) for d in found.documents),
+                     found.boundary.document if found.boundary else None, partition)
 
 
 def user_principal(account: str, user) -> Principal:
-    iam = _iam(account)
-    policies = _managed(user.managed_policies) + [(n, _doc(d)) for n, d in user.policies.items()]
-    for group in iam.groups.values():
-        if any(u.name == user.name for u in group.users):
-            policies += _managed(group.managed_policies) + [(n, _doc(d)) for n, d in group.policies.items()]
-    boundary = getattr(user, "permissions_boundary", None)
-    return Principal(user.arn, account, user.arn, tuple(policies), _boundary(iam, boundary))
+    found = _user_entity(_iam(account), user)
+    return Principal(user.arn, account, user.arn, tuple((d.id, d.document) for d in found.documents),
+                     found.boundary.document if found.boundary else None)
 
 
 def caller(access_key: str | None, account: str) -> Principal:
@@ -203,14 +281,36 @@ _KINDS = {"identity": "identity-based policy", "resource": "resource-based polic
           "session": "session policy"}
 
 
+def evaluating() -> bool:
+    """Whether policies are evaluated (the evaluator started)."""
+    return _state["evaluator"] is not None
+
+
+class EvaluatorStopped(Exception):
+    """The evaluator was started but can no longer answer (its process failed twice)."""
+
+
+def evaluate(request):
+    """The independent evaluator's Decision on a ``cli.core.evaluator.PolicyRequest``; None when
+    policies are not evaluated. Raises EvaluatorStopped when the evaluator can no longer answer."""
+    from cli.core.evaluator import EvaluatorUnavailable
+
+    evaluator = _state["evaluator"]
+    if evaluator is None:
+        return None
+    try:
+        return evaluator.evaluate(request)
+    except EvaluatorUnavailable as exc:
+        raise EvaluatorStopped(str(exc)) from None
+
+
 def authorize(who: Principal, action: str, resource: str, resource_account: str, *,
               context: dict[str, Any] | None = None, resource_policy: Any = None,
               endpoint_policies: list[tuple[str, Any]] | None = None) -> Verdict:
     """Judge one request; allowed when policies are not evaluated (moto's behaviour, said at start)."""
-    from cli.core.evaluator import EvaluatorUnavailable, PolicyRequest
+    from cli.core.evaluator import PolicyRequest
 
-    evaluator = _state["evaluator"]
-    if evaluator is None:
+    if not evaluating():
         return Verdict(True)
     request = PolicyRequest(
         principal=who.arn, action=action, resource=resource, resource_account=resource_account,
@@ -220,9 +320,11 @@ def authorize(who: Principal, action: str, resource: str, resource_account: str,
         permission_boundary=who.boundary,
         vpc_endpoint_policies=tuple((n, _doc(p)) for n, p in endpoint_policies or ()))
     try:
-        decision = evaluator.evaluate(request)
-    except EvaluatorUnavailable as exc:
+        decision = evaluate(request)
+    except EvaluatorStopped as exc:
         return Verdict(False, f"byoc emulator: the policy evaluator stopped ({exc})", True)
+    if decision is None:  # stopped between the two looks
+        return Verdict(True)
     if decision.allowed:
         return Verdict(True, decided_by=decision.decided_by)
     if decision.result == "NotEvaluated":

@@ -83,22 +83,25 @@ TABLE: tuple[Gap, ...] = (
         "returns by default, so `byoc secret rollback` looked like a no-op to the app.",
         "The default version follows AWSCURRENT.",
         ("secretsmanager",)),
-    Gap(10, "IAM, IAM Access Analyzer",
-        "AWS's own policy evaluators: IAM's SimulatePrincipalPolicy/SimulateCustomPolicy answer with a body "
-        "botocore cannot parse, and Access Analyzer has no backend at all (the server prints a traceback and "
-        "answers 500, retried four times).",
-        "Answers both the way AWS answers an operation it does not offer: HTTP 501 NotImplemented, at once. byoc "
-        "then says \"not checked by AWS's evaluator\" (a WARN), as it would against any endpoint without them; the "
+    Gap(10, "IAM Access Analyzer",
+        "No backend at all: the server prints a traceback and answers 500, retried four times.",
+        "Answers it the way AWS answers an operation it does not offer: HTTP 501 NotImplemented, at once. byoc "
+        "then says \"not checked by AWS's evaluator\" (a WARN), as it would against any endpoint without it; the "
         "emulator never makes up a verdict.",
-        ("iam", "accessanalyzer")),
-    Gap(11, "Secrets Manager, KMS (and ECS task starts)",
+        ("accessanalyzer",)),
+    Gap(11, "Secrets Manager, KMS, IAM's policy simulator (and ECS task starts)",
         "moto stores identity, resource, key and VPC endpoint policies but enforces none: nothing is ever denied, "
-        "so no test of a lockdown, a key policy or a detached grant can fail.",
+        "so no test of a lockdown, a key policy or a detached grant can fail. IAM's SimulatePrincipalPolicy/"
+        "SimulateCustomPolicy answer with a body botocore cannot parse.",
         "Judges the caller's Secrets Manager (GetSecretValue, PutSecretValue, DescribeSecret, Get/PutResourcePolicy) "
         "and KMS (Decrypt, Encrypt, GenerateDataKey) requests, and every task start (gap 4), with the independent "
         "evaluator @cloud-copilot/iam-simulate over the documents moto holds (authorizer.py); a denial is AWS's "
-        "AccessDeniedException. Without the evaluator it says so in one line and allows, as moto does.",
-        ("secretsmanager", "kms")),
+        "AccessDeniedException. Without the evaluator it says so in one line and allows, as moto does. IAM's policy "
+        "simulator is answered by the same evaluator over the entity's policies, under the API reference's input "
+        "rules and errors (ValidationError, InvalidInput, NoSuchEntity, PolicyEvaluation; paging by "
+        "MaxItems/Marker; iam_simulator.py); without the evaluator it answers HTTP 501 NotImplemented, never a "
+        "made-up verdict.",
+        ("secretsmanager", "kms", "iam_simulator")),
 )
 
 

@@ -34,7 +34,7 @@ class Change:
 
 #: Every change made to moto in this process, in the order made.
 CHANGES: list[Change] = []
-#: The routes the server asks before moto (the refusals of gap 10), in the order installed.
+#: The routes the server asks before moto (gaps 10 and 11), in the order installed.
 ROUTES: list[Route] = []
 _installing: list[tuple[str, str]] = []  # (module, layer) whose patches are being applied
 _lock = threading.RLock()

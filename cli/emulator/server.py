@@ -3,7 +3,7 @@
 In front of moto's ``DomainDispatcherApplication``: the emulator's own endpoint,
 ``/byoc-emulator/faults`` (the task model's fault switch: GET the faults, POST a JSON object to
 switch some on or off, DELETE to clear them all), then the routes the gap modules installed (the
-refusals of gap 10). Every module of the gap table is installed before the server starts, and
+refusal of gap 10, the requests gap 11 judges or answers). Every module of the gap table is installed before the server starts, and
 every server starts as an empty AWS: moto's backends and the emulator's own state are reset.
 """
 
@@ -58,7 +58,8 @@ def _faults(environ, start_response):
 
 def _with_byoc_routes(app):
     """The moto app, plus the emulator's own endpoint (the fault switch of the task model) and the
-    routes the gap modules installed (the refusal of the policy evaluators moto does not have, gap 10)."""
+    routes the gap modules installed (gap 10's refusal of Access Analyzer, gap 11's judged requests and
+    IAM's policy simulator)."""
     def wsgi(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
             return _faults(environ, start_response)

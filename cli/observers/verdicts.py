@@ -21,6 +21,11 @@ come from elsewhere, each naming its source:
 
 What neither can answer is said as such ("not evaluated"), never as an allow; an AWS error is
 reported as what it is, and "does not implement" only when the service said NotImplemented.
+For the simulator (IAM API Reference, SimulatePrincipalPolicy, "Errors"): ``PolicyEvaluation``
+(HTTP 500, "a provided policy could not be successfully evaluated") is "not evaluated" with what
+AWS said; ``InvalidInput`` and ``NoSuchEntity`` (HTTP 404: a role that does not exist) are raised
+for the caller to report as what AWS said; ``AccessDenied`` and ``NotImplemented`` (HTTP 501) are
+"not checked" (these credentials may not call it; the endpoint does not implement it).
 IAM Access Analyzer's ``CheckNoPublicAccess`` is asked about the secret policy too.
 """
 
@@ -177,14 +182,34 @@ def _decoded(document: Any) -> Any:
 
 # --- 1. AWS's simulator: identity policies only ------------------------------------------------------
 
-def _simulated(iam, principal: str, action: str, resource: str, context: dict[str, str]) -> str:
-    """One action on one resource for a role's identity policies: allowed | denied."""
+def _simulated(iam, principal: str, action: str, resource: str, context: dict[str, str]
+               ) -> tuple[str, tuple[str, ...], str]:
+    """One action on one resource for a role's identity policies: (allowed | denied | not
+    evaluated, the statements AWS says decided, why). Every page is read (IsTruncated/Marker).
+
+    AWS's ``PolicyEvaluation`` error ("a provided policy could not be successfully evaluated",
+    HTTP 500) is no verdict: "not evaluated", with what AWS said. Any other AWS error is raised."""
+    from botocore.exceptions import ClientError
+
     entries = [{"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"} for k, v in context.items()]
-    decisions = []
-    for page in iam.get_paginator("simulate_principal_policy").paginate(
-            PolicySourceArn=principal, ActionNames=[action], ResourceArns=[resource], ContextEntries=entries):
-        decisions += [r["EvalDecision"] for r in page["EvaluationResults"]]
-    return ALLOWED if decisions and all(d == "allowed" for d in decisions) else DENIED
+    results = []
+    try:
+        for page in iam.get_paginator("simulate_principal_policy").paginate(
+                PolicySourceArn=principal, ActionNames=[action], ResourceArns=[resource], ContextEntries=entries):
+            results += page["EvaluationResults"]
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        if err.get("Code") != "PolicyEvaluation":
+            raise
+        return UNKNOWN, (), f"AWS said PolicyEvaluation: {err.get('Message', '')}".rstrip(": ")
+    if not results:
+        return UNKNOWN, (), "AWS's simulator returned no result"
+    decision = ALLOWED if all(r["EvalDecision"] == "allowed" for r in results) else DENIED
+    by = tuple(dict.fromkeys(f"{r['EvalDecision']} by {m.get('SourcePolicyType', 'a')} policy {m['SourcePolicyId']}"
+                             for r in results for m in r.get("MatchedStatements") or [] if m.get("SourcePolicyId")))
+    missing = sorted({k for r in results for k in r.get("MissingContextValues") or []})
+    why = "; ".join(r["EvalDecision"] for r in results)
+    return decision, by, why + (f", missing context values {', '.join(missing)}" if missing else "")
 
 
 def simulator_verdicts(target, docs: Documents, readers: list[str]) -> list[Verdict]:
@@ -193,21 +218,24 @@ def simulator_verdicts(target, docs: Documents, readers: list[str]) -> list[Verd
     from botocore.exceptions import ClientError
 
     iam = target.client("iam", attempts=1)
+    questions = (("identity policies allow GetSecretValue on the secret", SECRET_READ_ACTION, docs.secret_arn,
+                  {"aws:SourceVpce": docs.vpce}),
+                 ("identity policies allow kms:Decrypt via Secrets Manager", "kms:Decrypt", docs.key_arn,
+                  {"kms:ViaService": secretsmanager_via(docs.region)}))
 
     def one(principal: str) -> list[Verdict]:
-        try:
-            read = _simulated(iam, principal, SECRET_READ_ACTION, docs.secret_arn, {"aws:SourceVpce": docs.vpce})
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
-                return [Verdict(principal, "exists", DENIED, ALLOWED, SIMULATOR,
-                                why="IAM answers NoSuchEntity: no such principal in this account")]
-            raise
-        decrypt = _simulated(iam, principal, "kms:Decrypt", docs.key_arn,
-                             {"kms:ViaService": secretsmanager_via(docs.region)})
-        return [Verdict(principal, "identity policies allow GetSecretValue on the secret", read, ALLOWED, SIMULATOR,
-                        kinds=("identity",) if read == DENIED else ()),
-                Verdict(principal, "identity policies allow kms:Decrypt via Secrets Manager", decrypt, ALLOWED,
-                        SIMULATOR, kinds=("identity",) if decrypt == DENIED else ())]
+        found = []
+        for question, action, resource, context in questions:
+            try:
+                decision, by, why = _simulated(iam, principal, action, resource, context)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":  # HTTP 404: said as such
+                    return [Verdict(principal, "exists", DENIED, ALLOWED, SIMULATOR,
+                                    why="IAM answers NoSuchEntity: no such principal in this account")]
+                raise
+            found.append(Verdict(principal, question, decision, ALLOWED, SIMULATOR, by, why,
+                                 kinds=("identity",) if decision == DENIED else ()))
+        return found
 
     verdicts: list[Verdict] = []
     for reader in readers:

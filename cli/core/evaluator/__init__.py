@@ -116,6 +116,18 @@ class PolicyRequest:
 
 
 @dataclass(frozen=True)
+class Matched:
+    """One statement that decided: the kind of policy (identity, resource, pb, vpce, ...), the
+    policy's name as given in the PolicyRequest (None for the resource policy), its Sid and its
+    1-based index in the policy's Statement list."""
+
+    policy_type: str
+    policy: str | None
+    sid: str | None
+    index: int | None
+
+
+@dataclass(frozen=True)
 class Decision:
     result: str  # "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied" | "NotEvaluated"
     decided_by: tuple[str, ...]  # e.g. ("resource policy: DenyReadToUnlistedPrincipals",)
@@ -124,6 +136,12 @@ class Decision:
     #: The kinds of policy that decided, as the evaluator names them (identity, resource, vpce, pb,
     #: scp, rcp, session): what AWS's access-denied message names ("in a resource-based policy").
     policy_types: tuple[str, ...] = ()
+    #: The deciding statements, as the evaluator names them (only those it names a statement of:
+    #: an implicit deny has none).
+    statements: tuple[Matched, ...] = ()
+    #: The evaluator's result per kind of policy ("identity", "resource", "permissionBoundary",
+    #: "endpoint"): Allowed, ExplicitlyDenied, ImplicitlyDenied or NotApplicable.
+    analysis: tuple[tuple[str, str], ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -432,8 +450,12 @@ def decide(request: PolicyRequest, answer: dict) -> Decision:
     verb = {"Allowed": "allowed by", "ExplicitlyDenied": "explicitly denied by",
             "ImplicitlyDenied": "implicitly denied:"}[result]
     kinds = tuple(dict.fromkeys(str(d.get("policyType")) for d in decisive if d.get("policyType")))
+    statements = tuple(Matched(str(d.get("policyType")), d.get("policyIdentifier"), d.get("statementId"),
+                               d.get("statementIndex"))
+                       for d in decisive if d.get("statementId") is not None or d.get("statementIndex") is not None)
+    analysis = tuple((k, str(v)) for k, v in (answer.get("analysis") or {}).items() if v is not None)
     return Decision(result, decided, f"{request.action} on {request.resource} by {request.principal}: {verb} "
-                    f"{'; '.join(decided)} {by}", ignored, kinds)
+                    f"{'; '.join(decided)} {by}", ignored, kinds, statements, analysis)
 
 
 # --- the resident process ----------------------------------------------------------------------------
