@@ -88,7 +88,9 @@ def describe_lockdown(report: LockdownReport) -> list[str]:
     if report.locked:
         lines.append("  may read PINECONE_API_KEY: " + ", ".join(report.readers))
     else:
-        lines.append("  not locked to principals: any principal with IAM permission may read")
+        # Of this account only: a principal of another account needs an Allow in the secret policy
+        # (cross-account rule, cli/core/policy.py), which byoc never writes.
+        lines.append("  not locked to principals: any principal of this account with IAM permission may read")
     if report.endpoints:
         lines.append(f"  only through VPC endpoint {', '.join(report.endpoints)}; reads from anywhere else are denied")
     else:

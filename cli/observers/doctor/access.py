@@ -11,7 +11,7 @@ import json
 
 from cli.observers.doctor import FAIL, PASS, WARN, Check
 from cli.observers.secret import secret_state
-from cli.core.policy import PRINCIPAL_ARN, SecretPolicy, as_list, grants, statements
+from cli.core.policy import PRINCIPAL_ARN, SecretPolicy, account_of, delegates_to_iam, grants, statements
 from constructs_lib import catalog
 from constructs_lib.catalog import EXECUTION_MANAGED_POLICY, SECRET_JSON_KEY, SECRET_READ_ACTION
 
@@ -137,9 +137,11 @@ def secret_policy(d) -> Check:
         return Check(POLICY, WARN, f"{len(policy.unrecognised)} statement(s) byoc did not write: not judged here "
                      "(see AWS's evaluator below)", "`byoc lockdown` writes the policy again")
     vpce = out["secretsmanager_vpce_id"]
+    # The secret's account, from its ARN: the cross-account rule (cli/core/policy.py) needs it.
+    account = account_of(out["byoc_secret_arn"]) or d.account
     problems = []
     for label, arn in (("execution role", out["ecs_execution_role_arn"]), ("task role", out["ecs_task_role_arn"])):
-        if policy.may_read(arn, vpce):
+        if policy.may_read(arn, vpce, account=account):
             continue
         if policy.readers is not None and arn not in policy.readers and label == "execution role":
             problems.append(f"the execution role {arn} is not on the reader list: ECS fetches the secret with it "
@@ -147,25 +149,12 @@ def secret_policy(d) -> Check:
                             "the execution role without secret access)")
         else:
             problems.append(f"the {label} may not read through {vpce}")
-    if policy.endpoints is None or policy.may_read(out["ecs_task_role_arn"], None):
+    if policy.endpoints is None or policy.may_read(out["ecs_task_role_arn"], None, account=account):
         problems.append("reads from outside the VPC endpoint are not denied")
     locked = "" if policy.readers is None else f"; readers: {len(policy.readers)} principals ({PRINCIPAL_ARN} list)"
     return Check(POLICY, FAIL if problems else PASS,
                  "; ".join(problems) or f"execution and task roles may read; only through {vpce}{locked}",
                  "run `byoc lockdown` (it always keeps the execution role)" if problems else "")
-
-
-def _delegates_to_iam(policy_text: str, account: str) -> bool:
-    """The key policy's first rule of AWS's default: the account root may use the key (so IAM
-    policies, like the roles' kms:Decrypt grant, take effect)."""
-    roots = {account, *(f"arn:{p}:iam::{account}:root" for p in ("aws", "aws-cn", "aws-us-gov"))}
-    for s in as_list(json.loads(policy_text).get("Statement")):
-        principal = s.get("Principal") or {}
-        who = set(as_list(principal.get("AWS") if isinstance(principal, dict) else principal))
-        if s.get("Effect") == "Allow" and not s.get("Condition") and who & roots \
-                and {"kms:*", "*"} & set(as_list(s.get("Action"))):
-            return True
-    return False
 
 
 def kms_key(d) -> Check:
@@ -178,7 +167,7 @@ def kms_key(d) -> Check:
     if meta.get("KeyState") != "Enabled":
         problems.append(f"the key is {meta.get('KeyState')} (ECS cannot decrypt the secret)")
     policy_text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
-    if not _delegates_to_iam(policy_text, d.account):
+    if not delegates_to_iam(policy_text, account_of(arn) or d.account):
         problems.append("the key policy does not let the account (IAM) use the key: the roles' kms:Decrypt "
                         "grants have no effect")
     if not kms.get_key_rotation_status(KeyId=arn).get("KeyRotationEnabled"):
