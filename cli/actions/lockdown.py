@@ -206,6 +206,8 @@ def _verdicts(s: Session, region: str, outputs: dict[str, Any], readers: list[st
         say(f"  {verdict.line()}")
     for line in judgement.not_checked:
         say(f"  not evaluated: {line}")
+    if judgement.verdicts and not judgement.wrong:
+        say("Policy verdicts: every reader may read through the endpoint and decrypt; other paths denied.")
     return judgement
 
 
