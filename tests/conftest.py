@@ -119,11 +119,20 @@ def project_copy(synthesized_project, tmp_path) -> Path:
     return dest
 
 
+def evaluating(emu: Emulator) -> Emulator:
+    """The emulator, if it evaluates policies; a test suite whose emulator says no to nothing
+    proves no denial, so a missing evaluator fails the test (never a skip)."""
+    info = emu.info()
+    if info["policies"] != "evaluated":
+        pytest.fail(f"the emulator does not evaluate policies: {info['why_not']} (`byoc evaluator install`)")
+    return emu
+
+
 @pytest.fixture
 def emulator():
-    """A moto server on 127.0.0.1, started for this test and stopped after it."""
+    """A moto server on 127.0.0.1 that evaluates policies, started for this test and stopped after it."""
     with running() as emu:
-        yield emu
+        yield evaluating(emu)
 
 
 @pytest.fixture
@@ -141,7 +150,7 @@ def aws_env(emulator, terraform_rc, monkeypatch) -> dict[str, str]:
 def emulator_module():
     """A moto server on 127.0.0.1 shared by every test of one module (started once, stopped after)."""
     with running() as emu:
-        yield emu
+        yield evaluating(emu)
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +254,7 @@ def deployed_stack(synthesized_project, tmp_path_factory):
                                        f'pinecone_external_id = "{TRUST_EXTERNAL_ID}"\n')
     # Task phases of 0.3 s instead of 1 s (cli/emulator/ecs_tasks.py): rollouts are part of this flow.
     with spawned(env={"BYOC_EMULATOR_TASK_SECONDS": "0.3"}) as emu:
+        evaluating(emu)
         stack = DeployedStack(project, emu, sentinel="pcsk-sentinel-" + secrets.token_hex(12))
         steps = stack.steps
         watcher = ArgvWatcher(stack.sentinel)

@@ -4,10 +4,11 @@ command; no command imports another. Importing this package registers them all o
 order ``byoc --help`` lists them."""
 
 from cli.commands import (  # noqa: F401 - imported for the commands they register
-    synth, deploy, lockdown, status, logs, doctor, destroy, emulator, demo, cost, secret, backend)
-from cli.commands.app import app, backend_app, secret_app
+    synth, deploy, lockdown, status, logs, doctor, destroy, emulator, demo, cost, secret, backend, evaluator)
+from cli.commands.app import app, backend_app, evaluator_app, secret_app
 
 app.add_typer(secret_app, name="secret")
 app.add_typer(backend_app, name="backend")
+app.add_typer(evaluator_app, name="evaluator")
 
 __all__ = ["app"]

@@ -78,5 +78,8 @@ app = typer.Typer(
          "Typical flow: byoc deploy -> byoc secret put -> byoc lockdown -> byoc status. "
          "Try it without an AWS account: byoc demo.")
 secret_app = typer.Typer(cls=ByocGroup, no_args_is_help=True, help="Manage the PINECONE_API_KEY secret's value.")
+evaluator_app = typer.Typer(cls=ByocGroup, no_args_is_help=True,
+                            help="The independent policy evaluator the emulator, doctor and lockdown judge policies "
+                                 "with: install it, or see where it is.")
 backend_app = typer.Typer(cls=ByocGroup, no_args_is_help=True,
                           help="Remote state in S3: create the bucket, move a local state into it.")

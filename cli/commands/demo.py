@@ -17,9 +17,11 @@ def demo(project_dir: Annotated[Optional[Path], typer.Option(
          provider_mirror: ProviderMirror = None) -> None:
     """Run the whole two-phase flow against the embedded emulator, no AWS account needed.
 
-    synth -> deploy -> secret put (a generated dummy key) -> lockdown -> verify (the policy names
-    the task and execution roles; a further plan shows no changes) -> outputs -> destroy.
-    Exits 0 only if every step verified.
+    synth -> deploy -> secret put (a generated dummy key) -> lockdown -> who may read (the
+    policies judged by an independent evaluator) -> the seed's own failure (the reader list
+    narrowed to the task role by hand: new tasks are denied, doctor names it, lockdown repairs it)
+    -> verify (a further plan shows no changes) -> status -> destroy. The emulator evaluates
+    policies (its evaluator is installed with npm on first use). Exits 0 only if every step verified.
     """
     from cli.actions.demo import run_demo  # loads the emulator
 

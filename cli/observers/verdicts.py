@@ -328,3 +328,53 @@ def judge_readers(target, outputs: dict, readers: list[str]) -> Judgement:
         except NotChecked as exc:
             judgement.not_checked.append(f"{name}: {exc}")
     return judgement
+
+
+#: An administrator's identity policy (AWS's AdministratorAccess): what a broad role of this or
+#: another account holds, for the matrix of who may read.
+ADMIN = ("AdministratorAccess", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                                                                         "Resource": "*"}]})
+
+
+@dataclass(frozen=True)
+class Cell:
+    who: str
+    path: str
+    action: str
+    decision: str
+    decided_by: tuple[str, ...]
+
+
+def reader_matrix(target, outputs: dict, evaluator) -> list[Cell]:
+    """Who may read and decrypt the secret, through which path, and the statement that decided —
+    by the independent evaluator over the policies AWS holds: the execution and task roles (their
+    real identity policies), an administrator role of this account not on the reader list, and an
+    administrator role of another account."""
+    from cli.core.evaluator import PolicyRequest
+
+    docs = read_documents(target, outputs)
+    iam = target.client("iam")
+    other_account = "999999999999" if docs.account != "999999999999" else "111111111111"
+    who = [("execution role", outputs["ecs_execution_role_arn"],
+            identity_policies(iam, outputs["ecs_execution_role_arn"])),
+           ("task role", outputs["ecs_task_role_arn"], identity_policies(iam, outputs["ecs_task_role_arn"])),
+           ("an admin role of this account", f"arn:aws:iam::{docs.account}:role/an-admin", [ADMIN]),
+           ("an admin role of another account", f"arn:aws:iam::{other_account}:role/an-admin", [ADMIN])]
+    endpoint = [(docs.vpce, docs.endpoint_policy)] if docs.endpoint_policy else []
+    cells = []
+    for label, arn, identity in who:
+        for path, context, endpoints in ((f"through {docs.vpce}", {"aws:SourceVpce": docs.vpce,
+                                                                    "aws:SourceVpc": docs.vpc_id}, endpoint),
+                                         ("from outside the VPC", {}, [])):
+            decision = evaluator.evaluate(PolicyRequest(arn, SECRET_READ_ACTION, docs.secret_arn, docs.account,
+                                                        {k: v for k, v in context.items() if v}, identity,
+                                                        docs.secret_policy, None, endpoints))
+            cells.append(Cell(label, path, "GetSecretValue", _verdict(arn, "", decision, ALLOWED, "").decision,
+                              decision.decided_by))
+        decision = evaluator.evaluate(PolicyRequest(
+            arn, "kms:Decrypt", docs.key_arn, docs.key_arn.split(":")[4],
+            {"kms:ViaService": secretsmanager_via(docs.region), "kms:CallerAccount": arn.split(":")[4]},
+            identity, docs.key_policy))
+        cells.append(Cell(label, "via Secrets Manager", "kms:Decrypt", _verdict(arn, "", decision, ALLOWED, "").decision,
+                          decision.decided_by))
+    return cells
