@@ -1,7 +1,7 @@
 """Benchmark: eager (plain cdktf) vs fast cold vs cached synth; byoc lockdown vs terraform apply;
 the independent policy evaluator's latency.
 
-    .venv/bin/python bench/benchmark.py [--runs 5] [--only synth|lockdown|evaluator] [--output BENCHMARKS.md]
+    .venv/bin/python bench/benchmark.py [--runs 5] [--only synth|lockdown|evaluator|demo] [--output BENCHMARKS.md]
 
 Each measurement is a fresh process, timed from spawn to exit; the table shows medians of
 ``--runs`` runs (the three kinds interleaved, so load on the machine hits them alike):
@@ -50,13 +50,17 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MARKERS = {"synth": ("<!-- benchmark:start -->", "<!-- benchmark:end -->"),
+MARKERS = {"demo": ("<!-- benchmark-demo:start -->", "<!-- benchmark-demo:end -->"),
+           "synth": ("<!-- benchmark:start -->", "<!-- benchmark:end -->"),
            "lockdown": ("<!-- benchmark-lockdown:start -->", "<!-- benchmark-lockdown:end -->"),
            "evaluator": ("<!-- benchmark-evaluator:start -->", "<!-- benchmark-evaluator:end -->")}
-HEADINGS = {"synth": "## Synth", "lockdown": "## Lockdown vs plain terraform apply",
+HEADINGS = {"demo": "## byoc demo", "synth": "## Synth", "lockdown": "## Lockdown vs plain terraform apply",
             "evaluator": "## Policy evaluator (iam-simulate, resident Node process)"}
 # fast/eager, cached/eager, fast/eager peak RSS, lockdown/terraform apply, evaluator ms per task start
-GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0, "lockdown": 1.1, "task_start_ms": 50.0}
+GOALS = {"fast": 0.3, "cached": 0.05, "rss": 1.0, "lockdown": 1.1, "task_start_ms": 50.0, "demo": 1.15}
+#: `byoc demo` before the emulator evaluated policies (fresh clone of main, 2026-12-04): the
+#: baseline of the demo's goal (at most 1.15x with the evaluated policies and the seed's failure).
+DEMO_BEFORE_SECONDS = 175.0
 #: Evaluations a task start needs: {execution, task} role x {GetSecretValue, kms:Decrypt}.
 TASK_START_EVALUATIONS = 4
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
@@ -283,6 +287,38 @@ def measure_evaluator(runs: int, evaluations: int = 500) -> dict[str, list[float
     return results
 
 
+def measure_demo(runs: int, base: dict[str, str]) -> list[float]:
+    """``byoc demo`` end to end (a fresh temporary project each run; the evaluator already installed)."""
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="byoc-bench-demo-") as tmp:
+        for i in range(runs):
+            took, _ = run([_byoc(), "demo"], Path(tmp), base, False, expect=("demo passed",))
+            seconds.append(took)
+            print(f"  run {i + 1}/{runs} demo {took:6.1f} s", flush=True)
+    return seconds
+
+
+def report_demo(seconds: list[float], runs: int, load_note: str) -> str:
+    med = statistics.median(seconds)
+    ratio, goal = med / DEMO_BEFORE_SECONDS, GOALS["demo"]
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()} by `bench/benchmark.py --runs {runs} --only demo`: `byoc demo` "
+        "end to end, each run a fresh process and project, the policy evaluator already installed (its first "
+        "install, once per machine: a few seconds of `npm ci`).",
+        "",
+        "| what | median wall time | vs before | goal |",
+        "|---|---|---|---|",
+        f"| `byoc demo` before policies were evaluated (2026-12-04, fresh clone) | {DEMO_BEFORE_SECONDS:.0f} s | 1× | — |",
+        f"| `byoc demo` now: policies evaluated, the matrix, the seed's failure shown, named, repaired | {med:.0f} s | "
+        f"{ratio:.2f}× | ≤ {goal}× **{'PASS' if ratio <= goal else 'FAIL'}** |",
+        "",
+        "All runs (seconds): " + ", ".join(f"{v:.1f}" for v in seconds),
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine().items()) + ".",
+        load_note,
+    ]) + "\n"
+
+
 def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
@@ -438,10 +474,10 @@ def machine_load(start: tuple[float, float, float, str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=("synth", "lockdown", "evaluator"), help="run one part (default: all)")
+    parser.add_argument("--only", choices=("synth", "lockdown", "evaluator", "demo"), help="run one part (default: all)")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
-    parts = [args.only] if args.only else ["synth", "lockdown", "evaluator"]
+    parts = [args.only] if args.only else ["synth", "lockdown", "evaluator", "demo"]
     with tempfile.TemporaryDirectory(prefix="byoc-bench-code-") as code:
         base = snapshot(Path(code))
         sys.path.insert(0, code)  # the emulator (cli.emulator) runs in this process: the copy too
@@ -454,6 +490,9 @@ def main() -> None:
             elif part == "lockdown":
                 results = measure_lockdown(args.runs, base)
                 section = report_lockdown(results, args.runs, machine_load(start))
+            elif part == "demo":
+                results = measure_demo(args.runs, base)
+                section = report_demo(results, args.runs, machine_load(start))
             else:
                 results = measure_evaluator(args.runs)
                 section = report_evaluator(results, args.runs, machine_load(start))
