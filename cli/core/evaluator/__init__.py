@@ -79,7 +79,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cli.errors import ByocError
+from cli.core.errors import ByocError
 
 PACKAGE = "@cloud-copilot/iam-simulate"
 VERSION = "0.1.173"
