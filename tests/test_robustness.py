@@ -193,11 +193,14 @@ def test_a_piped_value_that_is_not_utf8_is_refused(project):
     assert result.exit_code == 2 and "not UTF-8 text" in _one_line(result)
 
 
-def test_the_largest_value_secrets_manager_holds_is_accepted():
-    overhead = len(json.dumps({"PINECONE_API_KEY": ""}))
-    assert secret.check_secret_value("k" * (secret.MAX_SECRET_BYTES - overhead))
-    with pytest.raises(InputError):
-        secret.check_secret_value("k" * (secret.MAX_SECRET_BYTES - overhead + 1))
+def test_the_largest_value_secrets_manager_holds_is_accepted_and_one_byte_more_is_refused():
+    # Secrets Manager holds at most 65,536 bytes; the key is stored as {"PINECONE_API_KEY": "<key>"}.
+    largest = "k" * (65_536 - len('{"PINECONE_API_KEY": ""}'))
+    assert secret.check_secret_value(f"  {largest}\n") == largest  # a pasted newline is not part of the key
+    with pytest.raises(InputError) as refused:
+        secret.check_secret_value(largest + "k")
+    assert str(refused.value) == ("secret value: too long for Secrets Manager (stored as JSON it would be 65,537 "
+                                  "bytes; a secret holds at most 65,536); pipe only the API key.")
 
 
 def test_lockdown_keeps_earlier_readers_and_adds_new_ones():
