@@ -146,16 +146,12 @@ def test_doctor_static_checks_count_reused_endpoints_as_present(stack_json):
 
 # --------------------------------------------------------------------------- the inputs
 
+# (A VPC without subnets, subnets alone, one subnet twice, endpoints without a VPC, an endpoint
+# byoc does not create: tests/test_input_parity.py, in Python and terraform.)
 @pytest.mark.parametrize("overrides, field", [
-    ({"existing_vpc_id": VPC_ID}, "existing_private_subnet_ids"),  # a VPC without its subnets
-    ({"existing_private_subnet_ids": [SUBNET_A, SUBNET_B]}, "existing_private_subnet_ids"),  # subnets alone
     ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A]}, "existing_private_subnet_ids"),
-    ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, SUBNET_A]}, "existing_private_subnet_ids"),
     ({"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, "sub-1"]}, "existing_private_subnet_ids"),
     ({"existing_vpc_id": "my-vpc", "existing_private_subnet_ids": [SUBNET_A, SUBNET_B]}, "existing_vpc_id"),
-    ({"existing_vpc_endpoints": {"secretsmanager": SM_VPCE}}, "existing_vpc_endpoints"),  # without a VPC
-    ({**{"existing_vpc_id": VPC_ID, "existing_private_subnet_ids": [SUBNET_A, SUBNET_B]},
-      "existing_vpc_endpoints": {"dynamodb": SM_VPCE}}, "existing_vpc_endpoints"),
 ])
 def test_bad_existing_network_inputs_name_their_field(overrides, field):
     assert [e.field for e in validate(inputs(**overrides))] == [field]

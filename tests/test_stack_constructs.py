@@ -609,17 +609,6 @@ def test_variables_have_descriptions_and_the_documented_defaults(stack_json):
     assert variables["pinecone_external_id"].get("sensitive") is True
 
 
-def test_variables_carry_terraform_validations(stack_json):
-    variables = stack_json["variable"]
-    for name in ("aws_region", "vpc_cidr", "private_subnet_cidrs", "public_subnet_cidrs", "app_name",
-                 "container_image", "container_port", "task_cpu", "task_memory", "app_reader_principal_arns"):
-        rules = variables[name].get("validation", [])
-        assert rules, f"{name} has no validation block"
-        for rule in rules:
-            assert rule["condition"].startswith("${") and rule["error_message"].strip(), name
-    assert "var.task_cpu" in variables["task_memory"]["validation"][0]["condition"]  # cross-variable check
-
-
 def test_every_documented_output_exists_with_a_description(stack_json):
     outputs = stack_json["output"]
     for name in ISSUE_OUTPUTS:
