@@ -175,14 +175,3 @@ def test_emulator_rejects_an_impossible_port(runner):
     result = runner.invoke(app, ["emulator", "--port", "70000"])
     assert result.exit_code == 2
     assert "--port" in one_line_error(result)
-
-
-def test_synth_twice_second_is_served_from_cache(runner, synthesized_project, tmp_path):
-    import shutil
-
-    project = tmp_path / "p"
-    shutil.copytree(synthesized_project, project)
-    result = runner.invoke(app, ["synth", "-C", str(project)])
-    assert result.exit_code == 0, result.output
-    assert "up to date" in result.output
-

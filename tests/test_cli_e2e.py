@@ -105,7 +105,7 @@ def test_secret_value_is_nowhere_in_the_project(flow_run):
     assert flow_run["sentinel"] not in flow_run["state_after_deploy"]
 
 
-def test_deploy_with_tf_log_debug_completes(deployed_stack):
+def test_deploy_with_tf_log_debug_drains_megabytes_of_terraform_output_into_the_log(deployed_stack):
     """TF_LOG=DEBUG makes terraform write megabytes to stderr, far past a pipe's 64 KiB: byoc
     drains stderr while terraform runs, or terraform blocks holding the state lock."""
     log = deployed_stack.project / ".byoc" / "logs" / "deploy.log"

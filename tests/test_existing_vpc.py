@@ -169,7 +169,8 @@ def test_endpoint_map_comes_from_a_flag_as_pairs_or_json():
 
 
 @pytest.mark.terraform
-def test_terraform_refuses_the_same_bad_inputs(stack_json, tmp_path, terraform_rc):
+def test_terraform_refuses_a_vpc_without_subnets_and_endpoints_without_a_vpc_with_pythons_message(
+        stack_json, tmp_path, terraform_rc):
     folder = variables_only(stack_json, tmp_path)
     for overrides, field in (({"existing_vpc_id": VPC_ID}, "existing_private_subnet_ids"),
                              ({"existing_vpc_endpoints": {"secretsmanager": SM_VPCE}}, "existing_vpc_endpoints")):

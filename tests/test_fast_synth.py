@@ -100,7 +100,8 @@ def _shadow_metadata(folder: Path) -> Path:
     sys.path, it is the version importlib.metadata reports, as when two installs are on the path."""
     info = folder / f"cdktf_cdktf_provider_aws-{SHADOW_VERSION}.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: cdktf-cdktf-provider-aws\nVersion: {SHADOW_VERSION}\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: cdktf-cdktf-provider-aws\nVersion: {SHADOW_VERSION}\n")
     return folder
 
 

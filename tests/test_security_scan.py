@@ -398,6 +398,6 @@ def test_switches_refuse_a_string_or_number_for_true_or_false_by_name(overrides,
     assert [e.field for e in errors] == [field]
 
 
-def test_new_inputs_accept_their_documented_values():
+def test_security_switches_turned_off_and_a_logs_bucket_are_valid():
     assert validate({"container_image": IMAGE, "alb_deletion_protection": False, "vpc_flow_logs": False,
                      "container_read_only_root_filesystem": False, "alb_access_logs_bucket": "my-alb-logs.example"}) == []

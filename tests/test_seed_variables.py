@@ -63,7 +63,7 @@ def test_plain_terraform_takes_the_seeds_pinecone_environment_and_checks_it(stac
 
 # --------------------------------------------------------------------------- pinecone_api_key
 
-def test_pinecone_api_key_is_sensitive_ephemeral_and_refused_without_the_provider(stack_json):
+def test_pinecone_api_key_is_sensitive_ephemeral_must_stay_empty_and_is_no_cli_input(stack_json):
     variable = stack_json["variable"]["pinecone_api_key"]
     assert (variable["sensitive"], variable["ephemeral"], variable["default"]) == (True, True, "")
     (rule,) = variable["validation"]
