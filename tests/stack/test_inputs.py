@@ -1,6 +1,6 @@
 """The input table (``stacks.inputs``) and how ``validate`` reports: the one required input, unknown
 inputs, every problem at once, a message per check. Which values each input accepts and refuses,
-in Python and in terraform, is tests/test_input_parity.py's table."""
+in Python and in terraform, is tests/stack/test_input_parity.py's table."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stacks.inputs import BY_NAME, INPUTS, defaults, validate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 
 

@@ -34,7 +34,7 @@ from stacks import STACK_NAME
 from stacks.inputs import validate
 from tfrun import terraform
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHECKOV_CONFIG = REPO / ".checkov.yaml"
 PARLIAMENT_CONFIG = REPO / ".parliament.yaml"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
@@ -393,7 +393,7 @@ def test_container_root_filesystem_is_read_only_with_a_writable_tmp(stack_json):
 ])
 def test_switches_refuse_a_string_or_number_for_true_or_false_by_name(overrides, field):
     # A config file's "false" or 1 is not a boolean (terraform itself would convert them, so these
-    # are not in tests/test_input_parity.py; the bucket's bad names are).
+    # are not in tests/stack/test_input_parity.py; the bucket's bad names are).
     errors = validate({"container_image": IMAGE, **overrides})
     assert [e.field for e in errors] == [field]
 

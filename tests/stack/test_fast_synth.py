@@ -23,7 +23,7 @@ import pytest
 
 from stacks import STACK_NAME
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PKG = "cdktf_cdktf_provider_aws"
 NOTICE = re.compile(r"^byoc: fast synth unavailable \(.+\); using the normal import$")
 NODE_NOTICE = re.compile(r"^byoc: fast synth \(node\) unavailable \(.+\); loading the provider normally$")

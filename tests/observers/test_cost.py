@@ -327,5 +327,5 @@ def test_bad_input_is_one_line_with_exit_code_2(project):
 
 
 def test_price_table_ships_with_a_non_editable_install():
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert "prices.json" in pyproject["tool"]["setuptools"]["package-data"]["cli.observers.cost"]

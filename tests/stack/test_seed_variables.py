@@ -3,11 +3,11 @@
 - ``pinecone_environment`` reaches the container as the plain environment variable
   PINECONE_ENVIRONMENT when set, and changes nothing when not (the JSON, evaluated); plain
   terraform takes ``-var pinecone_environment=…`` (and the seed's whole flow with it:
-  tests/test_terraform_plain_e2e.py).
+  tests/e2e/test_terraform_plain_e2e.py).
 - ``pinecone_api_key`` is sensitive and ephemeral; without the Pinecone provider any value is
   refused by Terraform's validation, with the way the service's key really goes in, and the value
   is never printed. With the provider it is accepted and stays out of saved plans and state:
-  tests/test_pinecone_provider.py. It is never a CLI input.
+  tests/stack/test_pinecone_provider.py. It is never a CLI input.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_pinecone_api_key_is_sensitive_ephemeral_must_stay_empty_and_is_no_cli_i
 def test_setting_pinecone_api_key_without_the_provider_is_refused_and_never_printed(stack_json, tmp_path,
                                                                                     terraform_rc):
     """Refused by the validation, naming the way the key really goes in. (A refused plan writes no
-    plan file, so whether a plan keeps the key is tests/test_pinecone_provider.py's part, where the
+    plan file, so whether a plan keeps the key is tests/stack/test_pinecone_provider.py's part, where the
     provider accepts it.) The control: the same declaration without ``sensitive`` and
     ``ephemeral`` has terraform print the value in the validation's diagnostic."""
     (tmp_path / "stack").mkdir()

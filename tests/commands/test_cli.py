@@ -83,7 +83,7 @@ def test_deploy_without_container_image_names_the_field_and_changes_nothing(runn
 
 
 def test_deploy_refuses_private_subnets_outside_the_vpc_naming_the_field_and_the_fix(runner, empty_project):
-    # (Every other bad flag value through the same boundary: tests/test_hostile_inputs.py.)
+    # (Every other bad flag value through the same boundary: tests/commands/test_hostile_inputs.py.)
     result = runner.invoke(app, ["deploy", "-C", str(empty_project), "--auto-approve", "--container-image", IMAGE,
                                  "--private-subnet-cidrs", "10.9.1.0/24,10.9.2.0/24"])
     assert result.exit_code == 2, result.output
@@ -97,29 +97,6 @@ def test_environment_value_is_validated_like_a_flag(runner, empty_project, monke
     result = runner.invoke(app, ["deploy", "-C", str(empty_project), "--container-image", IMAGE])
     assert result.exit_code == 2
     assert "desired_count" in one_line_error(result)
-
-
-def test_flag_overrides_config_file_and_environment(empty_project, monkeypatch):
-    from cli.core.config import Project, resolve
-
-    (empty_project / "byoc.toml").write_text(f'container_image = "{IMAGE}"\ndesired_count = 2\ntask_cpu = 512\n'
-                                             "task_memory = 1024\n")
-    monkeypatch.setenv("BYOC_DESIRED_COUNT", "3")
-    values = resolve(Project(empty_project), {"desired_count": "4"})
-    assert values["desired_count"] == 4 and values["task_cpu"] == 512 and values["container_image"] == IMAGE
-    monkeypatch.delenv("BYOC_DESIRED_COUNT")
-    assert resolve(Project(empty_project), {})["desired_count"] == 2
-
-
-def test_redeploy_keeps_the_lockdown_reader_list_unless_set(empty_project):
-    from cli.core.config import Project, resolve
-
-    project = Project(empty_project)
-    readers = ["arn:aws:iam::123456789012:role/byoc-agents-task-role"]
-    project.save_inputs({"container_image": IMAGE, "app_reader_principal_arns": readers})
-    assert resolve(project, {"container_image": IMAGE})["app_reader_principal_arns"] == readers
-    assert resolve(project, {"container_image": IMAGE, "app_reader_principal_arns": "[]"})[
-        "app_reader_principal_arns"] == []
 
 
 @pytest.mark.parametrize("command", [["lockdown"], ["status"], ["destroy"]])

@@ -27,7 +27,7 @@ from tfrun import aws, terraform
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
 #: The seed's Configure section names pinecone_environment: passed with -var on every step here.

@@ -8,7 +8,7 @@ Two views:
   option sets by ``-var`` alone: ALB + certificate + private name; then the same switched to an NLB
   (the load balancer and target group are replaced); then the NLB without the certificate. After
   each apply, AWS's answers are recorded with boto3 and a plan must show no changes. (The
-  default, plain-HTTP ALB is applied and re-planned by tests/test_security_scan.py.)
+  default, plain-HTTP ALB is applied and re-planned by tests/stack/test_security_scan.py.)
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_service_url_output_follows_the_certificate_and_the_private_name(stack_j
 
 
 def test_certificate_arn_of_another_acm_resource_type_is_refused_by_name():
-    # (The other bad values of these inputs: tests/test_input_parity.py.)
+    # (The other bad values of these inputs: tests/stack/test_input_parity.py.)
     certificate = "arn:aws:acm:us-east-1:123456789012:cert/abc"
     assert [e.field for e in validate({"container_image": IMAGE, "certificate_arn": certificate})] == [
         "certificate_arn"]
