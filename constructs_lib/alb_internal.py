@@ -126,8 +126,8 @@ class InternalAlb(Construct):
         # second listener on a port (DuplicateListener). The `redirect` block is static, because
         # checkov's listener checks cannot read a `dynamic` block in JSON; the provider ignores
         # it on a forward action (no perpetual diff: a re-plan after apply is empty for the HTTP
-        # forward in tests/test_security_scan.py, for the redirect and the TCP forward in
-        # tests/test_options_load_balancer.py), and `target_group_arn` is null on a redirect.
+        # forward in tests/stack/test_security_scan.py, for the redirect and the TCP forward in
+        # tests/stack/test_options_load_balancer.py), and `target_group_arn` is null on a redirect.
         self.listener = LbListener(
             self, "http", count=count_if(plain_port), load_balancer_arn=self.load_balancer.arn,
             port=LISTENER_PORT, protocol=l4_or_http,

@@ -73,7 +73,7 @@ class EcsRoles(Construct):
         ``log_group`` only, and kms:Decrypt on ``key`` (the cluster encrypts sessions with it).
 
         The policy document has no count: it renders whatever ``ecs_exec`` says, so the IAM lint
-        (tests/test_security_scan.py) reads it on every deployment. Only the role policy that
+        (tests/stack/test_security_scan.py) reads it on every deployment. Only the role policy that
         attaches it is counted (0 when off: the role then has no exec permission at all)."""
         document = DataAwsIamPolicyDocument(self, "ecs_exec", statement=[
             {"sid": "OpenSessionManagerChannels", "effect": "Allow", "actions": ECS_EXEC_CHANNEL_ACTIONS,

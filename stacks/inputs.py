@@ -521,7 +521,7 @@ def validate(values: dict[str, Any]) -> list[FieldError]:
     """Every problem with ``values`` (a full set of inputs), first problem per field.
 
     As in Terraform (>= 1.9, cross-variable validation; observed with 1.11, and held to by
-    tests/test_input_parity.py): an input none of whose checks is evaluated while another input
+    tests/stack/test_input_parity.py): an input none of whose checks is evaluated while another input
     that any of them reads is itself refused, so one bad value is reported once, by its own
     name, and not again by every input that depends on it."""
     errors: list[FieldError] = []

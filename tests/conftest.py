@@ -9,7 +9,10 @@ The suite runs in parallel (pytest-xdist, ``--dist loadgroup``, see pyproject.to
 module is one group, so its module fixtures (a deployment, a moto server) are built once, on
 one worker; tests that share the session's ``deployed_stack`` form the group of that name
 (``pytest.mark.xdist_group("deployed_stack")``).
-Groups that deploy go first, so that the longest ones never start last.
+Groups that deploy go first, so that the longest ones never start last. Test modules live in
+one folder per layer (tests/stack, core, observers, actions, commands, emulator, e2e) but run in the
+order of their file names, as in one folder: the modules that share ``deployed_stack`` depend on
+it (test_cli_e2e expects the reader list the flow left, before test_rollout's lockdowns add one).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def pytest_collection_modifyitems(config, items):
 
     deploying = {group(i) for i in items if i.get_closest_marker("terraform") and i.get_closest_marker("emulator")}
     order = {id(item): n for n, item in enumerate(items)}
-    items.sort(key=lambda item: (group(item) not in deploying, order[id(item)]))
+    items.sort(key=lambda item: (group(item) not in deploying, item.path.name, order[id(item)]))
 
 
 @pytest.fixture(scope="session")

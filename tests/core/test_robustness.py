@@ -1,6 +1,6 @@
 """Nothing crashes with a traceback and nothing is misreported: damaged files, bad endpoint
-URLs, secret values AWS would refuse, lockdown's reader list, and the last-resort error
-boundary (CliRunner, no AWS, no terraform).
+URLs, secret values AWS would refuse, and the last-resort error boundary (CliRunner, no AWS, no
+terraform). (Lockdown's reader list: tests/actions/test_lockdown.py.)
 
 Each damaged file gets one line naming the file and what to do: exit 2 for the user's own
 config (byoc.toml), exit 1 for what byoc keeps (state, saved inputs); a state file that exists
@@ -21,16 +21,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.actions import lockdown, secret
+from cli.actions import secret
 from cli.core.config import Project
 from cli.core.errors import InputError
 from cli.main import app
 from cli.core.synth import CACHE_FILE, is_fresh
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
-ROLES = ["arn:aws:iam::123456789012:role/byoc-agents-task-role", "arn:aws:iam::123456789012:role/byoc-agents-execution-role"]
-EXTRA = "arn:aws:iam::123456789012:role/reporting"
 
 
 @pytest.fixture
@@ -193,32 +191,14 @@ def test_a_piped_value_that_is_not_utf8_is_refused(project):
     assert result.exit_code == 2 and "not UTF-8 text" in _one_line(result)
 
 
-def test_the_largest_value_secrets_manager_holds_is_accepted():
-    overhead = len(json.dumps({"PINECONE_API_KEY": ""}))
-    assert secret.check_secret_value("k" * (secret.MAX_SECRET_BYTES - overhead))
-    with pytest.raises(InputError):
-        secret.check_secret_value("k" * (secret.MAX_SECRET_BYTES - overhead + 1))
-
-
-def test_lockdown_keeps_earlier_readers_and_adds_new_ones():
-    assert lockdown.reader_list([*ROLES, EXTRA], ROLES, [], [], False) == [*ROLES, EXTRA]
-    other = "arn:aws:iam::123456789012:user/ops"
-    assert lockdown.reader_list([*ROLES, EXTRA], ROLES, [other], [], False) == [*ROLES, EXTRA, other]
-
-
-def test_lockdown_drops_a_reader_only_when_told():
-    assert lockdown.reader_list([*ROLES, EXTRA], ROLES, [], [EXTRA], False) == ROLES
-    assert lockdown.reader_list([*ROLES, EXTRA], ROLES, [], [], True) == ROLES
-
-
-@pytest.mark.parametrize("principals, remove, message", [
-    pytest.param(["arn:aws:iam::999999999999:role/x"], [], "is in account 999999999999", id="other-account"),
-    pytest.param([], [ROLES[1]], "is one of the stack's own roles", id="remove-execution-role"),
-    pytest.param([], ["arn:aws:iam::123456789012:role/never-added"], "is not a reader", id="remove-unknown"),
-])
-def test_lockdown_refuses_readers_that_could_not_work(principals, remove, message):
-    with pytest.raises(InputError, match=message):
-        lockdown.reader_list([*ROLES, EXTRA], ROLES, principals, remove, False)
+def test_the_largest_value_secrets_manager_holds_is_accepted_and_one_byte_more_is_refused():
+    # Secrets Manager holds at most 65,536 bytes; the key is stored as {"PINECONE_API_KEY": "<key>"}.
+    largest = "k" * (65_536 - len('{"PINECONE_API_KEY": ""}'))
+    assert secret.check_secret_value(f"  {largest}\n") == largest  # a pasted newline is not part of the key
+    with pytest.raises(InputError) as refused:
+        secret.check_secret_value(largest + "k")
+    assert str(refused.value) == ("secret value: too long for Secrets Manager (stored as JSON it would be 65,537 "
+                                  "bytes; a secret holds at most 65,536); pipe only the API key.")
 
 
 def test_a_bug_in_byoc_is_one_line_exit_1_with_the_traceback_in_a_file(project):

@@ -106,7 +106,7 @@ def test_deploy_while_another_terraform_run_holds_the_lock_fails_fast_with_a_loc
     assert interrupted_run["second_seconds"] < 60
 
 
-def test_sigint_during_apply_exits_nonzero_with_one_clear_line(interrupted_run):
+def test_sigint_during_apply_stops_terraform_gracefully_and_exits_130(interrupted_run):
     out = interrupted_run["first_output"]
     assert interrupted_run["first_rc"] not in (0, None), out
     assert "Interrupted: terraform is stopping gracefully" in out

@@ -31,7 +31,7 @@ from stacks import STACK_NAME
 from stacks.inputs import defaults
 from tfrun import aws, terraform
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 PINECONE_US_EAST_1 = "com.amazonaws.vpce.us-east-1.vpce-svc-05ef6f1f0b9130b54"
 PINECONE_US_EAST_1_ZONE = "private.aped-4627-b74a.pinecone.io"
@@ -90,7 +90,7 @@ def network(stack: dict, kind: str) -> dict[str, dict]:
 # --------------------------------------------------------------------------- the JSON
 
 def test_public_side_and_nats_are_counted_by_the_nat_mode_variable(stack_json):
-    # (and by existing_vpc_id: an existing VPC's network is its owner's, tests/test_existing_vpc.py)
+    # (and by existing_vpc_id: an existing VPC's network is its owner's, tests/stack/test_existing_vpc_stack.py)
     not_none = '${(var.nat_mode == "none" || var.existing_vpc_id != "") ? 0 : 1}'
     for kind, name in (("aws_internet_gateway", "igw"), ("aws_subnet", "public_0"), ("aws_subnet", "public_1"),
                        ("aws_route_table", "public"), ("aws_route", "public_internet"),

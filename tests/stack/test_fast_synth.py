@@ -23,7 +23,7 @@ import pytest
 
 from stacks import STACK_NAME
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PKG = "cdktf_cdktf_provider_aws"
 NOTICE = re.compile(r"^byoc: fast synth unavailable \(.+\); using the normal import$")
 NODE_NOTICE = re.compile(r"^byoc: fast synth \(node\) unavailable \(.+\); loading the provider normally$")
@@ -60,11 +60,13 @@ print(json.dumps(report))
 # The same synth, but the Node hook expects another index.js: it must load the provider normally.
 NODE_FALLBACK = 'from stacks import fast_imports; fast_imports.NODE_INDEX_SHA256 = "0" * 64\n' + SYNTH
 
-# The fallback on the real package: the version check is made to fail, then the package is imported.
+# The fallback on the real package, run with another version's metadata (a dist-info folder of
+# cdktf-cdktf-provider-aws 19.0.0) first on PYTHONPATH: the version check fails, then the package
+# is imported.
+SHADOW_VERSION = "19.0.0"
 FALLBACK = """
 import json, sys
 from stacks import fast_imports
-fast_imports.EXPECTED_VERSION = "0.0.0-not-installed"
 active = fast_imports.install()
 with fast_imports.silence_node_eol(), fast_imports.node_hook():  # as stacks/app.py does; after a fallback
     # the hook must leave Node alone
@@ -93,6 +95,16 @@ def _finish(proc: subprocess.Popen) -> dict:
     return {"report": json.loads(out.splitlines()[-1]), "stdout": out, "stderr": err}
 
 
+def _shadow_metadata(folder: Path) -> Path:
+    """A folder holding only the metadata of another cdktf-cdktf-provider-aws release: first on
+    sys.path, it is the version importlib.metadata reports, as when two installs are on the path."""
+    info = folder / f"cdktf_cdktf_provider_aws-{SHADOW_VERSION}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: cdktf-cdktf-provider-aws\nVersion: {SHADOW_VERSION}\n")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("fast_synth")
@@ -103,7 +115,7 @@ def runs(tmp_path_factory) -> dict[str, dict]:
     procs = {"fast": _start(SYNTH, str(out / "fast" / "cdktf.out"), **debug),
              "eager": _start(SYNTH, str(out / "eager" / "cdktf.out"), BYOC_EAGER_IMPORT="1", **debug),
              "node_fallback": _start(NODE_FALLBACK, str(out / "node_fallback" / "cdktf.out"), **debug),
-             "fallback": _start(FALLBACK, **debug)}
+             "fallback": _start(FALLBACK, PYTHONPATH=str(_shadow_metadata(out / "shadow")), **debug)}
     results = {name: _finish(proc) for name, proc in procs.items()}
     for name in synths:
         results[name]["json"] = (out / name / "cdktf.out" / "stacks" / STACK_NAME / "cdk.tf.json").read_bytes()
@@ -159,7 +171,7 @@ def test_unexpected_version_falls_back_to_the_real_package(runs):
     fallback = runs["fallback"]
     notices = [line for line in fallback["stderr"].splitlines() if line.startswith("byoc:")]
     assert len(notices) == 1 and NOTICE.match(notices[0]), fallback["stderr"]
-    assert "0.0.0-not-installed" in notices[0]
+    assert f"cdktf-cdktf-provider-aws {SHADOW_VERSION}, expected 20.1.0" in notices[0]
     assert fallback["report"]["active"] is False and fallback["report"]["real"] is True
     assert fallback["report"]["submodules"] > 1000
 
@@ -279,22 +291,47 @@ def test_node_hook_falls_back_on_an_unexpected_index(tmp_path, case):
     assert len(lines) == 1 and NODE_NOTICE.match(lines[0]), err
 
 
-def test_node_hook_env_is_appended_and_restored():
-    # No jsii import inside the block here, so the hook also reports that Node never saw it.
-    code = ("import json, os; from stacks import fast_imports\n"
-            "fast_imports._state = True  # as after a successful install()\n"
-            "with fast_imports.node_hook() as on:\n"
-            "    inside = [on, os.environ['NODE_OPTIONS'], json.loads(os.environ['BYOC_LAZY_PROVIDER'])]\n"
-            "print(json.dumps(inside + [os.environ.get('NODE_OPTIONS'), os.environ.get('BYOC_LAZY_PROVIDER')]))\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(NODE_OPTIONS="--no-warnings"),
-                          capture_output=True, text=True, timeout=60)
+# Inside node_hook(), then after it: NODE_OPTIONS and BYOC_LAZY_PROVIDER as jsii's Node would see them.
+# The real install() first (it never starts Node); no jsii import inside the block, so the hook
+# also reports that Node never saw it.
+NODE_HOOK_ENV = """
+import json, os
+from stacks import fast_imports
+assert fast_imports.install()
+with fast_imports.node_hook() as on:
+    inside = {"on": on, "options": os.environ.get("NODE_OPTIONS"), "spec": os.environ.get("BYOC_LAZY_PROVIDER")}
+after = {"options": os.environ.get("NODE_OPTIONS"), "spec": os.environ.get("BYOC_LAZY_PROVIDER")}
+print(json.dumps({"inside": inside, "after": after}))
+"""
+
+
+def _node_hook_env(**env: str) -> dict:
+    base = {k: v for k, v in _env(**env).items() if k in env or k not in ("NODE_OPTIONS", "BYOC_LAZY_PROVIDER")}
+    proc = subprocess.run([sys.executable, "-c", NODE_HOOK_ENV], cwd=REPO, env=base,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    on, options, spec, after, after_spec = json.loads(proc.stdout)
-    assert on is True and options == f'--no-warnings --require "{HOOK}"'
-    assert spec == {"name": "@cdktf/provider-aws", "version": "20.1.0", "sha256": spec["sha256"]}
-    assert (after, after_spec) == ("--no-warnings", None)
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and NODE_NOTICE.match(lines[0]) and "did not start Node" in lines[0], proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_node_hook_env_is_appended_to_existing_values_and_restored_after():
+    # Options of the user's own, and a stale spec, are there before: the hook adds its --require
+    # after the user's options, and both variables are what they were once the block is left.
+    user_options, stale_spec = '--max-old-space-size=4096 --require "/opt/my hooks/trace.js"', '{"stale": true}'
+    run = _node_hook_env(NODE_OPTIONS=user_options, BYOC_LAZY_PROVIDER=stale_spec)
+    inside, after = run["inside"], run["after"]
+    assert inside["on"] is True
+    assert inside["options"] == f'{user_options} --require "{HOOK}"'
+    assert json.loads(inside["spec"]) == {"name": "@cdktf/provider-aws", "version": "20.1.0",
+                                          "sha256": "23f7368584d5d11a9407b161d62968e96d902b8e8affbf185987af42505e8314"}
+    assert after == {"options": user_options, "spec": stale_spec}
+
+
+def test_node_hook_env_is_set_alone_and_removed_after_when_there_was_none():
+    run = _node_hook_env()
+    assert run["inside"]["on"] is True and run["inside"]["options"] == f'--require "{HOOK}"'
+    assert run["after"] == {"options": None, "spec": None}
 
 
 def test_the_node_hook_ships_with_the_package():

@@ -156,7 +156,7 @@ def test_live_flags_detached_execution_secret_policy(deployed_stack):
 
 
 @live_marks
-def test_live_flags_removed_443_rule(deployed_stack):
+def test_live_flags_endpoint_security_group_without_its_443_rule(deployed_stack):
     ec2, out = deployed_stack.client("ec2"), deployed_stack.outputs
     endpoint = ec2.describe_vpc_endpoints(VpcEndpointIds=[out["secretsmanager_vpce_id"]])["VpcEndpoints"][0]
     group = endpoint["Groups"][0]["GroupId"]

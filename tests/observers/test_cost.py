@@ -188,12 +188,35 @@ def test_options_set_in_the_inputs_are_counted_and_shown_as_current(stack_json, 
     assert [o.key for o in no_nat.options if o.current] == ["nat_none"]
 
 
+def pinned(stack_json: dict, *, nats: int, endpoint_set: str, load_balancer_type: str) -> dict:
+    """The stack with its NAT, optional endpoint and load balancer settings written in, so that
+    what it creates no longer follows the inputs nat_mode, endpoint_set and load_balancer_type."""
+    stack = copy.deepcopy(stack_json)
+    resources = stack["resource"]
+    for kind in ("aws_nat_gateway", "aws_eip"):
+        resources[kind]["nat_0"]["count"] = 1 if nats >= 1 else 0
+        resources[kind]["nat_1"]["count"] = 1 if nats >= 2 else 0
+    for name in ("ec2", "kms", "ssm", "sts"):
+        resources["aws_vpc_endpoint"][name]["count"] = 1 if endpoint_set == "full" else 0
+    resources["aws_lb"]["main"]["load_balancer_type"] = load_balancer_type
+    return stack
+
+
 def test_current_option_is_the_input_value_not_a_guess_from_the_counts(stack_json, prices):
-    # The same ALB count with either value of load_balancer_type in a stack that ignores it:
-    # "current" follows the input, as the stack's variables decide what a plan creates.
-    for lb_type, current in (("application", []), ("network", ["nlb"])):
-        estimate = cost.estimate(stack_json, inputs(load_balancer_type=lb_type), prices)
-        assert [o.key for o in estimate.options if o.current] == current
+    # Inputs and counts disagree both ways: what the stack creates says one thing, the inputs
+    # another. "current" follows the inputs, as the stack's variables decide what a plan creates.
+    seed_layout = pinned(stack_json, nats=2, endpoint_set="full", load_balancer_type="application")
+    chosen = inputs(nat_mode="single", endpoint_set="minimal", load_balancer_type="network")
+    estimate = cost.estimate(seed_layout, chosen, prices)
+    assert (line(estimate, "nat_gateway").quantity, line(estimate, "interface_endpoints").quantity,
+            line(estimate, "application_load_balancer").quantity) == (2, 16, 1)  # counts: the seed's layout
+    assert [o.key for o in estimate.options if o.current] == ["nat_single", "endpoints_minimal", "nlb"]
+
+    lean_layout = pinned(stack_json, nats=1, endpoint_set="minimal", load_balancer_type="network")
+    estimate = cost.estimate(lean_layout, inputs(), prices)
+    assert (line(estimate, "nat_gateway").quantity, line(estimate, "interface_endpoints").quantity,
+            line(estimate, "network_load_balancer").quantity) == (1, 8, 1)  # counts: the cheap options
+    assert [o.key for o in estimate.options if o.current] == []
 
 
 def test_a_count_that_cannot_be_evaluated_is_a_warning_not_a_silent_guess(stack_json, prices):
@@ -304,5 +327,5 @@ def test_bad_input_is_one_line_with_exit_code_2(project):
 
 
 def test_price_table_ships_with_a_non_editable_install():
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert "prices.json" in pyproject["tool"]["setuptools"]["package-data"]["cli.observers.cost"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from stacks import STACK_NAME
-from stacks.inputs import defaults, validate
+from stacks.inputs import validate
 from tfrun import aws, terraform, variables_only
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
@@ -139,13 +139,6 @@ def test_key_policy_lets_cloudwatch_use_the_key_only_for_the_alarm_topic(stack_j
                    "${data.aws_caller_identity.current.account_id}:${var.app_name}-alarms"]}]
 
 
-def test_alarm_topic_inputs_exclude_each_other():
-    both = validate({"container_image": IMAGE, "alarm_create_sns_topic": True,
-                     "alarm_sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:alerts"})
-    assert [e.field for e in both] == ["alarm_create_sns_topic"]
-    assert validate({"container_image": IMAGE, "alarm_sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:alerts"}) == []
-
-
 # --------------------------------------------------------------------------- ECS Exec (synth)
 
 def test_ecs_exec_is_off_by_default_and_switches_the_endpoint_grant_and_service(stack_json):
@@ -210,16 +203,6 @@ def test_ecs_exec_with_a_read_only_root_filesystem_is_rejected_naming_the_fix():
     errors = validate({"container_image": IMAGE, "ecs_exec": True})
     assert [e.field for e in errors] == ["ecs_exec"]
     assert "container_read_only_root_filesystem=false" in errors[0].message
-
-
-def test_ecs_exec_with_a_writable_root_filesystem_is_valid():
-    assert defaults()["container_read_only_root_filesystem"] is True
-    assert validate({"container_image": IMAGE, "ecs_exec": True, "container_read_only_root_filesystem": False}) == []
-
-
-def test_ecs_exec_read_only_check_is_a_terraform_validation_too(stack_json):
-    conditions = [v["condition"] for v in stack_json["variable"]["ecs_exec"]["validation"]]
-    assert "${!(var.ecs_exec && var.container_read_only_root_filesystem)}" in conditions
 
 
 # --------------------------------------------------------------------------- one deployment against moto

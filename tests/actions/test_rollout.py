@@ -65,7 +65,7 @@ def test_lockdown_proves_that_new_tasks_start_under_the_locked_policy(deployed_s
     assert "Proven: new tasks started and read the secret under the new policy." in lockdown.output
 
 
-def test_status_json_carries_the_service(deployed_stack):
+def test_status_json_reports_the_services_running_tasks_and_healthy_targets(deployed_stack):
     info = json.loads(deployed_stack.steps["status"].output)
     assert set(info["service"]) == {"desired", "running", "rollout_state", "healthy_targets", "last_stopped_reason"}
     assert info["service"]["desired"] == info["service"]["running"] == info["service"]["healthy_targets"] == 1

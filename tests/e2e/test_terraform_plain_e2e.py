@@ -27,7 +27,7 @@ from tfrun import aws, terraform
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/byoc-agents:1.0"
 APP = "byoc-agents"
 #: The seed's Configure section names pinecone_environment: passed with -var on every step here.
@@ -253,19 +253,29 @@ def test_step8_resynthesized_project_still_plans_no_changes(deployed):
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
-def test_step8_deleting_cdktf_out_keeps_the_state(deployed, tmp_path):
+def test_step8_after_deleting_cdktf_out_a_fresh_synth_and_init_plan_no_changes(deployed, tmp_path):
+    """cdktf.out is disposable: the state lives beside the project, so a project whose cdktf.out
+    (JSON, .terraform, lock file) is gone synthesizes and initializes again and plans no changes
+    against the same state, which still describes the deployment."""
     out = deployed.project / "cdktf.out"
     backup = tmp_path / "cdktf.out"
     shutil.copytree(out, backup, symlinks=True)
     state_before = deployed.state_file.read_bytes()
     shutil.rmtree(out)
     try:
-        assert deployed.state_file.read_bytes() == state_before
-        state = json.loads(state_before)
-        addresses = {f"{r['type']}.{r['name']}" for r in state["resources"] if r["mode"] == "managed"}
-        assert {"aws_vpc.main", "aws_secretsmanager_secret.pinecone", "aws_ecs_service.app"} <= addresses
-    finally:
+        assert not out.exists()
+        deployed.resynth()
+        assert not (deployed.stack_dir / ".terraform").exists()  # nothing left over from the first init
+        deployed.tf("init", "-input=false", "-no-color")
+        proc = deployed.tf("plan", "-input=false", "-no-color", "-detailed-exitcode", *deployed.lockdown_vars,
+                           ok=(0, 2))
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert "No changes." in proc.stdout
+        assert deployed.state_file.read_bytes() == state_before  # the plan read it, nothing rewrote it
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # step 9 destroys from the project as it was
         shutil.copytree(backup, out, symlinks=True)
+        raise
 
 
 def test_step9_destroy_removes_everything(deployed):

@@ -39,10 +39,15 @@ def test_changed_construct_code_is_a_miss(project, tmp_path, monkeypatch):
     assert not synth_mod.is_fresh(project)
 
 
-def test_changed_package_version_is_a_miss(project, monkeypatch):
-    real = synth_mod.metadata.version
-    monkeypatch.setattr(synth_mod.metadata, "version",
-                        lambda name: "0.21.1" if name == "cdktf" else real(name))
+def test_changed_package_version_is_a_miss(project, tmp_path, monkeypatch):
+    # Another cdktf release's metadata first on sys.path: the version importlib.metadata reports,
+    # as after an upgrade.
+    info = tmp_path / "site" / "cdktf-0.21.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cdktf\nVersion: 0.21.1\n")
+    assert synth_mod.is_fresh(project)
+    monkeypatch.syspath_prepend(str(info.parent))
+    assert synth_mod.metadata.version("cdktf") == "0.21.1"
     assert not synth_mod.is_fresh(project)
 
 

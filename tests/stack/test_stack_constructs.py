@@ -25,7 +25,7 @@ import pytest
 from constructs_lib import catalog
 from stacks import STACK_NAME, STATE_FILE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: The AWS interface endpoints the seed requires (ECR api/dkr, Logs, SSM, EC2, KMS, STS, and
 #: Secrets Manager of endpoints_secrets.tf), each exactly once.
@@ -330,7 +330,7 @@ def test_two_public_and_two_private_subnets_over_two_azs(built):
 
 
 def test_each_private_subnet_routes_through_the_nat_of_its_own_az(built):
-    """The default (nat_mode = per_az); single and none: tests/test_options_network.py."""
+    """The default (nat_mode = per_az); single and none: tests/stack/test_options_network.py."""
     doc = built.json
     nats = resources(doc, "aws_nat_gateway")
     eips = resources(doc, "aws_eip")
@@ -364,7 +364,7 @@ def test_each_aws_interface_endpoint_exists_once_with_private_dns(built):
                  if e["vpc_endpoint_type"] == "Interface" and "for_each" not in e]
     prefix = "com.amazonaws.${var.aws_region}."
     services = Counter(e["service_name"].removeprefix(prefix) for e in endpoints)
-    # ssmmessages is ECS Exec's (opt-in, tests/test_options_observability.py), not the issue's set.
+    # ssmmessages is ECS Exec's (opt-in, tests/stack/test_options_observability.py), not the issue's set.
     assert services - Counter({"ssmmessages": 1}) == Counter(AWS_INTERFACE_SERVICES), services
     for endpoint in endpoints:
         assert endpoint["service_name"].startswith(prefix)
@@ -609,17 +609,6 @@ def test_variables_have_descriptions_and_the_documented_defaults(stack_json):
     assert variables["pinecone_external_id"].get("sensitive") is True
 
 
-def test_variables_carry_terraform_validations(stack_json):
-    variables = stack_json["variable"]
-    for name in ("aws_region", "vpc_cidr", "private_subnet_cidrs", "public_subnet_cidrs", "app_name",
-                 "container_image", "container_port", "task_cpu", "task_memory", "app_reader_principal_arns"):
-        rules = variables[name].get("validation", [])
-        assert rules, f"{name} has no validation block"
-        for rule in rules:
-            assert rule["condition"].startswith("${") and rule["error_message"].strip(), name
-    assert "var.task_cpu" in variables["task_memory"]["validation"][0]["condition"]  # cross-variable check
-
-
 def test_every_documented_output_exists_with_a_description(stack_json):
     outputs = stack_json["output"]
     for name in ISSUE_OUTPUTS:
@@ -657,7 +646,7 @@ def test_pinecone_trust_role_is_optional_and_needs_the_external_id(stack_json):
     assert principal["type"] == "AWS" and "${var.pinecone_aws_account_id}" in principal["identifiers"][0]
 
 
-# Not repeated here: that two synths give the same bytes (tests/test_fast_synth.py synthesizes three
+# Not repeated here: that two synths give the same bytes (tests/stack/test_fast_synth.py synthesizes three
 # times, fast, eager and with the Node fallback, and compares them), and that the whole synth is
-# valid Terraform (tests/test_terraform_validate.py runs `terraform validate` on it: no error, no
+# valid Terraform (tests/stack/test_terraform_validate.py runs `terraform validate` on it: no error, no
 # warning).

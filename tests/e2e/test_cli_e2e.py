@@ -3,7 +3,7 @@
 The flow is the session's shared deployment (``deployed_stack`` in conftest.py), run once in
 the order a user runs it: deploy -> secret put (stdin) -> lockdown -> lockdown again -> status;
 each test asserts one behaviour of one step. ``byoc destroy`` is proven on the remote-state
-deployment of tests/test_environments_backend.py and by the demo.
+deployment of tests/actions/test_environments_backend.py and by the demo.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_lockdown_names_task_and_execution_roles_in_the_policy(flow_run):
 
 def test_locked_policy_is_exactly_the_two_denies_on_reads(flow_run):
     """The document AWS holds, compared with what it must say, statement by statement (not read
-    back through byoc's own policy reader: what such a document means is tests/test_policy.py's
+    back through byoc's own policy reader: what such a document means is tests/core/test_policy.py's
     part, from the IAM User Guide's rules)."""
     out = outputs(flow_run)
     statements = json.loads(flow_run["policy_after_lockdown"])["Statement"]
@@ -115,7 +115,7 @@ def test_secret_value_is_nowhere_in_the_project(flow_run):
     assert flow_run["sentinel"] not in flow_run["state_after_deploy"]
 
 
-def test_deploy_with_tf_log_debug_completes(deployed_stack):
+def test_deploy_with_tf_log_debug_drains_megabytes_of_terraform_output_into_the_log(deployed_stack):
     """TF_LOG=DEBUG makes terraform write megabytes to stderr, far past a pipe's 64 KiB: byoc
     drains stderr while terraform runs, or terraform blocks holding the state lock."""
     log = deployed_stack.project / ".byoc" / "logs" / "deploy.log"

@@ -41,7 +41,7 @@ from cli.core import evaluator as ev
 from cli.core.evaluator import (EVALUATOR, Decision, Evaluator, EvaluatorUnavailable, PolicyRequest, ensure, install,
                                 locate)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ACCOUNT, OTHER_ACCOUNT = "111111111111", "222222222222"
 REGION = "us-east-1"
 APP = "byoc-agents"
