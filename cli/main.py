@@ -8,7 +8,7 @@
 - ``core/`` — project files, inputs, session, terraform, synth, progress, errors, the policy reader;
 - ``emulator/`` — the embedded AWS emulator, loaded only by ``byoc emulator`` and ``byoc demo``.
 
-``tests/test_layers.py`` holds the code to these arrows.
+``tests/core/test_layers.py`` holds the code to these arrows.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ below matter for this stack; each is filled in the emulator, so the generated Te
 no test-only settings. ``TABLE`` is the single source: each row says what moto lacks, what the
 emulator does instead and which modules of this package fill it; each of those modules declares
 the gap in its ``GAPS`` and opens with the AWS documentation it follows. The server installs every
-module of the table (``modules()``), and tests/test_emulator_gaps.py holds the table, the modules
+module of the table (``modules()``), and tests/emulator/test_emulator_gaps.py holds the table, the modules
 and the changes they make to moto to one another.
 
 moto stores policies but enforces none; gap 11 fills that with an independent evaluator

@@ -14,7 +14,7 @@ from cli.emulator import free_port
 
 pytestmark = pytest.mark.emulator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _until_ctrl_c(argv: list[str]) -> tuple[list[str], str, int]:
