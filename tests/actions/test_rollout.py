@@ -11,7 +11,6 @@ status and logs report the service. Each test leaves the service healthy.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -91,16 +90,18 @@ def test_value_without_the_json_key_fails_the_rollout_with_the_reason_and_exit_1
 
 
 def test_rollback_makes_the_previous_value_current_and_the_tasks_recover(deployed_stack):
+    sm, arn = deployed_stack.client("secretsmanager"), deployed_stack.outputs["byoc_secret_arn"]
+    before = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    previous = next(v for v, stages in before.items() if "AWSPREVIOUS" in stages)
     result = deployed_stack.invoke("secret", "rollback")
     assert result.exit_code == 0, result.output
     assert "current again" in result.output and "they read the previous key" in result.output
-    sm, arn = deployed_stack.client("secretsmanager"), deployed_stack.outputs["byoc_secret_arn"]
-    # The sentinel's version (what `byoc secret put` stored) is AWSCURRENT again. Its value cannot be
-    # read from here to compare: the secret policy denies reads from outside the endpoint, and the
+    # The version that was AWSPREVIOUS (the good key) is AWSCURRENT now. Its value cannot be read
+    # from here to compare: the secret policy denies reads from outside the endpoint, and the
     # emulator evaluates it as AWS would.
-    (stored,) = re.findall(r"\(version ([0-9a-f-]{36})\)", deployed_stack.steps["secret_put"].output)
     stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
-    assert "AWSCURRENT" in stages[stored], stages
+    assert "AWSCURRENT" in stages[previous], stages
+    assert f"Made version {previous} current again" in result.output
     with pytest.raises(ClientError) as denied:
         sm.get_secret_value(SecretId=arn)
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -117,14 +117,15 @@ def test_invalid_input_is_reported_as_what_aws_said(target):
 
 
 def test_a_role_that_does_not_exist_is_said_as_such(target):
-    """NoSuchEntity (HTTP 404): the role does not exist — said so, never "does not implement"."""
+    """NoSuchEntity (HTTP 404): the role does not exist — a verdict that says so (the reader cannot
+    read), never "does not implement", and never an error that hides the other readers' verdicts."""
     message = "The role with name app-execution-role cannot be found."
     target.stub.add_client_error("simulate_principal_policy", "NoSuchEntity", message, 404, expected_params=READ)
-    with target.stub, pytest.raises(ClientError) as caught:
-        simulator_verdicts(target, DOCS, [ROLE])
-    said = str(aws_error(caught.value, "asking for the policy verdicts"))
-    assert said == f"asking for the policy verdicts: AWS said NoSuchEntity: {message}"
-    assert "does not implement" not in said
+    with target.stub:
+        (verdict,) = simulator_verdicts(target, DOCS, [ROLE])
+    assert (verdict.question, verdict.decision, verdict.expected) == ("exists", "denied", "allowed")
+    assert "IAM answers NoSuchEntity: no such principal in this account" in verdict.line()
+    assert "does not implement" not in verdict.line()
 
 
 def test_not_implemented_is_not_checked_does_not_implement(target):
