@@ -7,22 +7,23 @@ from typing import Any
 
 from cli.core.errors import ByocError
 from cli.core.session import Session, say
+from stacks.inputs import defaults
 
 
 def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> None:
-    values = dict(s.deployed_inputs())
+    values = {**defaults(), **s.deployed_inputs()}  # an older deploy's file may lack a newer input
     tf = s.prepare(values["aws_region"])
     # Settings that must be in AWS/state before the destroy; applied only after the user said yes.
     before: dict[str, Any] = {}
-    if force_delete_secret and values.get("secret_recovery_window_days") != 0:
+    if force_delete_secret and values["secret_recovery_window_days"] != 0:
         # The recovery window used at deletion is the one in state: record 0 first (a state-only
         # change, no AWS call).
         before["secret_recovery_window_days"] = 0
-    if values.get("alb_deletion_protection", True) is not False:
+    if values["alb_deletion_protection"] is not False:
         # AWS refuses to delete a protected load balancer, and `terraform destroy` would stop
         # there with everything around it already gone: turn the protection off first.
         before["alb_deletion_protection"] = False
-    window = 0 if "secret_recovery_window_days" in before else values.get("secret_recovery_window_days", 7)
+    window = 0 if "secret_recovery_window_days" in before else values["secret_recovery_window_days"]
     if window == 0:
         say("The secret and all its versions are deleted at once (no recovery window).")
     else:
