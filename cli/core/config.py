@@ -25,6 +25,7 @@ from cli.core.errors import ByocError, InputError
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, backend_from_config
 from stacks.field_errors import FieldError
+from constructs_lib.catalog import READERS_INPUT
 from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
 from stacks.pinecone import PineconeIndexes, pinecone_from_config
 
@@ -328,7 +329,7 @@ def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] |
     values.update(from_flags)
     if explicit is not None:
         explicit.update(from_file, from_env, from_flags)
-    readers = "app_reader_principal_arns"
+    readers = READERS_INPUT
     if readers not in from_file and readers not in from_env and readers not in from_flags:
         saved = project.saved_inputs() or {}
         if saved.get(readers):
