@@ -178,8 +178,10 @@ def _task_role_only(s: Session, outputs: dict) -> str:
     only. Returns the execution role it leaves out."""
     import json
 
+    from constructs_lib.catalog import SECRET_READ_ACTION
+
     arn = outputs["byoc_secret_arn"]
-    deny = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "secretsmanager:GetSecretValue", "Resource": arn}
+    deny = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": SECRET_READ_ACTION, "Resource": arn}
     policy = {"Version": "2012-10-17", "Statement": [
         {**deny, "Sid": "DenyReadOutsideVpcEndpoint",
          "Condition": {"StringNotEquals": {"aws:SourceVpce": outputs["secretsmanager_vpce_id"]}}},
