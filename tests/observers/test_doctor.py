@@ -110,6 +110,21 @@ def test_doctor_static_command_needs_no_aws_and_exits_zero(synthesized_project, 
     assert "valueFrom carries the JSON key" in result.output and "Live checks: skipped (--static)" in result.output
 
 
+def test_the_readmes_doctor_table_lists_every_live_check_in_order_with_its_severity():
+    """The README's table is the user's map from a check to its severity, fix doc and runbook."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("| live check | what it asks (read-only) | when not met |"):]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]
+            if line.startswith("| ")]
+    rows = rows[:len(all_checks())]
+    assert [r[0] for r in rows] == [name for name, _ in all_checks()]
+    posture_checks = {name for name, _ in posture.CHECKS}
+    assert {r[0]: r[2] for r in rows if r[0] in posture_checks} == dict.fromkeys(posture_checks, "WARN")
+    assert all(r[2].startswith("FAIL") for r in rows if r[0] not in posture_checks)
+
+
 # ---- live --------------------------------------------------------------------------------------
 
 # The session's shared deployment (conftest.py): each test breaks one thing and puts it back.
