@@ -10,6 +10,8 @@ state moved into it.
   ``migrate`` reads the moved state back until it holds every resource, waiting within that
   bound and saying so, before it calls the move done; only past the bound does it stop, with the
   local state kept.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/manage-versioning-examples.html,
+  https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ refusal is one line naming the input, what is wrong and the fix (``InputError``,
   instance or a transit gateway), unless ``nat_mode = none`` accepts none (and the same warning
   as for a stack of its own with ``nat_mode = none`` is said);
 - with ``pinecone_privatelink_region``, the VPC has no private hosted zone of that name already:
-  Route 53 refuses a second zone of one name in one VPC (CreateHostedZone, ConflictingDomainExists).
+  Route 53 refuses a second zone of one name in one VPC (Route 53 API Reference, CreateHostedZone:
+  ConflictingDomainExists, https://docs.aws.amazon.com/Route53/latest/APIReference/API_CreateHostedZone.html);
+  the VPC's zones are read with ListHostedZonesByVPC, paged by NextToken to the end
+  (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListHostedZonesByVPC.html).
 
 Endpoints: a private-DNS interface endpoint exists once per VPC and service (AWS refuses a
 second, whose private DNS would collide), so the VPC's own available endpoints with private DNS

@@ -20,6 +20,11 @@ The validators, each asked as its API reference says:
   ``AWS::SecretsManager::Secret`` and ``AWS::KMS::Key``; a FAIL ("the policy might allow public
   access") stops the apply: a public secret or key policy exposes the key.
 
+The references: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ValidateResourcePolicy.html,
+https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ValidatePolicy.html,
+https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_CheckNoPublicAccess.html,
+https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html.
+
 A key policy's lock-out is KMS's own to refuse: PutKeyPolicy's policy lockout safety check, which
 byoc never bypasses (KMS API Reference, BypassPolicyLockoutSafetyCheck).
 

@@ -25,6 +25,14 @@ entries) or a security group the tasks are in (EC2 API Reference, IpPermission: 
 PrefixListIds, UserIdGroupPairs). A CIDR rule admits the tasks when its ranges cover every task
 subnet's range, whichever VPC CIDR (primary or secondary) those lie in.
 
+The EC2 API Reference decides the reads' shapes: VpcEndpoint (ServiceName is optional; an
+endpoint of type Resource or ServiceNetwork has none),
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html; IpPermission,
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html; NetworkAclEntry
+(RuleNumber 32767 is the default deny), https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkAclEntry.html;
+DescribePrefixLists (Cidrs) and GetManagedPrefixListEntries,
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetManagedPrefixListEntries.html.
+
 Each read is made once, when first needed (``cached_property``), so a read that fails (a missing
 permission) fails only the checks that need it. Lists that AWS pages (DescribeVpcEndpoints,
 DescribeRouteTables, DescribeNetworkAcls, DescribeSecurityGroups, GetManagedPrefixListEntries:
