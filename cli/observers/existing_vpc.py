@@ -168,6 +168,8 @@ def _verify_reused(target: AwsTarget, path: NetworkPath, values: dict[str, Any],
     """A reused endpoint serves the tasks only with a subnet in each task AZ, a security group that
     admits them on 443 and a policy that allows their calls; refused otherwise, before any change."""
     endpoints = {service: next(e for e in path.endpoints if e.id == eid) for service, eid in network.reused.items()}
+    if not endpoints:
+        return
     problems: list[str] = []
     for service, endpoint in endpoints.items():
         if endpoint.type != "Interface":
