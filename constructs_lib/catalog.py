@@ -56,6 +56,30 @@ def secretsmanager_via(region: str) -> str:
 #: its path inside ``arn:<partition>:iam::aws:policy/``.
 EXECUTION_MANAGED_POLICY = "AmazonECSTaskExecutionRolePolicy"
 EXECUTION_MANAGED_POLICY_PATH = f"service-role/{EXECUTION_MANAGED_POLICY}"
+def execution_role_name(app_name: str) -> str:
+    """The execution role's name: ECS pulls the image, writes the logs and injects the secret with it
+    (known before it exists, so byoc can judge a reused endpoint's policy for it before a deploy)."""
+    return f"{app_name}-execution-role"
+
+
+def service_log_group_name(app_name: str) -> str:
+    """The service's log group (``/ecs/<app_name>``); the key policy names it before it exists."""
+    return f"/ecs/{app_name}"
+
+
+def exec_log_group_name(app_name: str) -> str:
+    """The ECS Exec session log group (``/ecs/<app_name>/exec``); the key policy names it too."""
+    return f"/ecs/{app_name}/exec"
+
+
+def flow_log_group_name(app_name: str) -> str:
+    """The VPC flow logs' log group (``/vpc/<app_name>/flow-logs``); the key policy names it too."""
+    return f"/vpc/{app_name}/flow-logs"
+
+
+#: The awslogs stream prefix of the service's container: its streams are ``<prefix>/<container>/<task id>``.
+LOG_STREAM_PREFIX = "app"
+
 #: The provider's default tags on everything the stack creates (``ManagedBy = byoc``, and
 #: ``Project = <app_name>``): how byoc tells its own resources from a VPC's others.
 MANAGED_BY_TAG = ("ManagedBy", "byoc")
@@ -125,6 +149,44 @@ S3_GATEWAY = "s3"
 #: Every endpoint byoc can reuse from an existing VPC instead of creating it (``existing_vpc_endpoints``
 #: keys): each interface endpoint of the catalogue and the S3 gateway.
 REUSABLE_ENDPOINTS: tuple[str, ...] = (*(e.service for e in INTERFACE_ENDPOINTS), S3_GATEWAY)
+
+
+#: What a task start asks AWS for through each endpoint, as the execution role: (action, resource)
+#: with ``{partition}``, ``{region}``, ``{account}``, ``{secret}``, ``{repository}`` and ``{log_stream}``
+#: filled in by the reader. ECS developer guide, "Amazon ECS task execution IAM role" (the secret's
+#: GetSecretValue; ECR's GetAuthorizationToken, BatchGetImage, GetDownloadUrlForLayer; the awslogs
+#: driver's CreateLogStream and PutLogEvents) and ECR user guide, "Amazon ECR interface VPC endpoints
+#: (AWS PrivateLink)": image layers come from the ``prod-<region>-starport-layer-bucket`` bucket
+#: through the S3 gateway, whose policy must allow s3:GetObject on it. The ECR rows apply to an
+#: image in this account's private ECR only; a public image is pulled through the NAT.
+TASK_START_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "secretsmanager": (("secretsmanager:GetSecretValue", "{secret}"),),
+    "ecr.api": (("ecr:GetAuthorizationToken", "*"),),
+    "ecr.dkr": (("ecr:BatchGetImage", "{repository}"), ("ecr:GetDownloadUrlForLayer", "{repository}")),
+    "logs": (("logs:CreateLogStream", "{log_stream}"), ("logs:PutLogEvents", "{log_stream}")),
+    "s3": (("s3:GetObject", "arn:{partition}:s3:::prod-{region}-starport-layer-bucket/{layer}"),),
+}
+#: The services of TASK_START_CALLS that only a private ECR image asks for.
+ECR_PULL_SERVICES = ("ecr.api", "ecr.dkr", "s3")
+
+
+@dataclass(frozen=True)
+class VpcDnsAttribute:
+    """One VPC attribute an interface endpoint's private DNS needs (VPC user guide, "DNS attributes
+    for your VPC": both enableDnsSupport and enableDnsHostnames), under each of its names."""
+
+    terraform: str  #: the aws_vpc argument and the aws_vpc data source's attribute
+    api: str  #: DescribeVpcAttribute's Attribute
+    key: str  #: the key of DescribeVpcAttribute's answer
+    flag: str  #: the flag of ``aws ec2 modify-vpc-attribute`` that turns it on
+
+
+#: The one table of the VPC's DNS attributes: the stack creates its VPC with them on, the existing
+#: VPC's data source checks them in a postcondition, and the CLI reads them (cli/observers/vpc.py).
+VPC_DNS_ATTRIBUTES: tuple[VpcDnsAttribute, ...] = (
+    VpcDnsAttribute("enable_dns_support", "enableDnsSupport", "EnableDnsSupport", "--enable-dns-support"),
+    VpcDnsAttribute("enable_dns_hostnames", "enableDnsHostnames", "EnableDnsHostnames", "--enable-dns-hostnames"),
+)
 
 
 #: What a private Fargate task of this stack needs to start (present in every endpoint set):

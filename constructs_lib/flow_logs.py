@@ -18,14 +18,12 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from constructs_lib.catalog import flow_log_group_name
 from constructs_lib.conditions import count_if
 from constructs_lib.network import VpcRef
 from constructs_lib.trust import service_trust
 
-
-def flow_log_group_name(app_name: str) -> str:
-    """The log group's name; the key policy names it before the group exists."""
-    return f"/vpc/{app_name}/flow-logs"
+__all__ = ["VpcFlowLogs", "VpcFlowLogsProps", "flow_log_group_name"]
 
 
 @dataclass(frozen=True)

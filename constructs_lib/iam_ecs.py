@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from constructs_lib.catalog import EXECUTION_MANAGED_POLICY_PATH
+from constructs_lib.catalog import EXECUTION_MANAGED_POLICY_PATH, execution_role_name
 from constructs_lib.conditions import count_if
 from constructs_lib.trust import service_trust
 
@@ -56,7 +56,7 @@ class EcsRoles(Construct):
         trust = service_trust(self, "ecs_tasks_trust", service="ecs-tasks.amazonaws.com", account_id=props.account_id,
                               source_arn=f"arn:{props.partition}:ecs:{props.region}:{props.account_id}:*")
         self.execution_role = IamRole(
-            self, "execution", name=f"{props.app_name}-execution-role", assume_role_policy=trust.json,
+            self, "execution", name=execution_role_name(props.app_name), assume_role_policy=trust.json,
             description="ECS task execution role: pulls the image, writes logs, injects the Pinecone secret",
             tags={"Name": f"{props.app_name}-execution-role"})
         IamRolePolicyAttachment(

@@ -10,15 +10,9 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from constructs_lib.catalog import exec_log_group_name, service_log_group_name
 
-def service_log_group_name(app_name: str) -> str:
-    """The log group's name; the key policy names it before the group exists."""
-    return f"/ecs/{app_name}"
-
-
-def exec_log_group_name(app_name: str) -> str:
-    """The ECS Exec session log group's name; the key policy names it before the group exists."""
-    return f"/ecs/{app_name}/exec"
+__all__ = ["ServiceLogs", "ServiceLogsProps", "exec_log_group_name", "service_log_group_name"]
 
 
 @dataclass(frozen=True)

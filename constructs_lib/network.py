@@ -49,7 +49,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from constructs_lib import catalog
-from constructs_lib.catalog import PINECONE_PRIVATELINK, S3_GATEWAY
+from constructs_lib.catalog import PINECONE_PRIVATELINK, S3_GATEWAY, VPC_DNS_ATTRIBUTES
 from constructs_lib.conditions import count_if
 
 AZ_COUNT = 2
@@ -126,9 +126,9 @@ class Network(Construct):
         # read an existing one (raw HCL: cdktf's Op.* renders the falsy literal "" as `undefined`).
         own_count = Token.as_number(f'${{{existing} == "" ? 1 : 0}}')
         existing_count = Token.as_number(f'${{{existing} == "" ? 0 : 1}}')
-        self.own_vpc = Vpc(self, "main", count=own_count, cidr_block=props.vpc_cidr, enable_dns_support=True,
-                           enable_dns_hostnames=True,  # both required for private DNS on endpoints
-                           tags={"Name": f"{props.app_name}-vpc"})
+        # Both DNS attributes on: the endpoints' private DNS names resolve only then (the catalog's table).
+        self.own_vpc = Vpc(self, "main", count=own_count, cidr_block=props.vpc_cidr,
+                           **{a.terraform: True for a in VPC_DNS_ATTRIBUTES}, tags={"Name": f"{props.app_name}-vpc"})
         own_vpc_id = f"${{{self.own_vpc.fqn}[0].id}}"
         # Take every rule away from the VPC's default security group: anything that ends up in it
         # by accident can then talk to nothing. Not in an existing VPC: its default group is its
@@ -137,10 +137,10 @@ class Network(Construct):
                              tags={"Name": f"{props.app_name}-default-deny"})
         existing_vpc = DataAwsVpc(self, "existing", count=existing_count, id=existing, lifecycle=TerraformResourceLifecycle(
             postcondition=[Postcondition(
-                condition="${self.enable_dns_support && self.enable_dns_hostnames}",
-                error_message="existing_vpc_id: the VPC needs enableDnsSupport and enableDnsHostnames on (the "
-                              "endpoints' private DNS names resolve only then): aws ec2 modify-vpc-attribute "
-                              "--vpc-id <id> --enable-dns-support / --enable-dns-hostnames '{\"Value\":true}'.")]))
+                condition="${" + " && ".join(f"self.{a.terraform}" for a in VPC_DNS_ATTRIBUTES) + "}",
+                error_message=f"existing_vpc_id: the VPC needs {' and '.join(a.api for a in VPC_DNS_ATTRIBUTES)} on "
+                              "(the endpoints' private DNS names resolve only then): aws ec2 modify-vpc-attribute "
+                              f"--vpc-id <id> {' / '.join(a.flag for a in VPC_DNS_ATTRIBUTES)} '{{\"Value\":true}}'.")]))
         existing_subnets: list[DataAwsSubnet] = []
         for i in range(AZ_COUNT):
             conditions = [Postcondition(

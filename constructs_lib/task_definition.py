@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from constructs import Construct
 
-from constructs_lib.catalog import SECRET_JSON_KEY
+from constructs_lib.catalog import LOG_STREAM_PREFIX, SECRET_JSON_KEY
 from constructs_lib.secrets import PineconeSecret
 
 
@@ -69,7 +69,7 @@ class AppTaskDefinition(Construct):
                 "options": {
                     "awslogs-group": props.log_group.name,
                     "awslogs-region": props.region,
-                    "awslogs-stream-prefix": "app",
+                    "awslogs-stream-prefix": LOG_STREAM_PREFIX,
                 },
             },
         }

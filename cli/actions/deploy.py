@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cli.actions.policy_check import plan_validated
 from cli.actions.rollout import RollOptions
 from cli.core.errors import ByocError
 from cli.core.session import Session, print_outputs, say
@@ -58,23 +59,21 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: R
     no_value = not start_tasks_set and not secret.usable
     if no_value:
         values = {**values, "start_tasks": False}
+    say("Terraform: plan ...")
+    # The secret and key policies this plan writes, validated by AWS before anything is applied.
+    summary, plan_file = plan_validated(s, tf, values)
+    changed = not summary.empty
     # Once applying starts, these are the inputs of the last deploy (even if apply stops midway,
     # destroy and lockdown must see what was being applied).
-    if auto_approve:
+    if changed:
+        s.approve(summary, auto_approve, "Apply these changes?")
         s.project.save_inputs(values)
-        say("Terraform: plan and apply ...")
-        changed = not s.apply_now(tf, values).empty
+        say("Terraform: apply ...")
+        s.apply(tf, plan_file, summary)
     else:
-        say("Terraform: plan ...")
-        summary, plan_file = s.plan(tf, values)
-        changed = not summary.empty
-        if changed:
-            s.approve(summary, auto_approve, "Apply these changes?")
+        plan_file.unlink(missing_ok=True)
+        if auto_approve:
             s.project.save_inputs(values)
-            say("Terraform: apply ...")
-            s.apply(tf, plan_file, summary)
-        else:
-            plan_file.unlink(missing_ok=True)
     if not changed:
         say("No changes: the deployment already matches these inputs.")
     outputs = s.outputs()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from cli.actions.policy_check import plan_validated
 from cli.actions.rollout import RollOptions, roll
 from cli.core.aws import aws_error, aws_errors
 from cli.core.aws_texts import denied_by_resource_policy, is_secret_fetch_denied
@@ -93,19 +94,14 @@ def lockdown(s: Session, principals: list[str], *, auto_approve: bool, verify_st
 
     def attempt() -> None:
         nonlocal approved, changed
-        if auto_approve or approved:  # nobody is asked (again): plan and apply in one process
-            s.project.save_inputs(values)
-            changed = not s.apply_now(tf, values, show_plan=not approved).empty
-            if not changed:
-                say("No changes: the secret is already locked down to these readers.")
-            return
-        summary, plan_file = s.plan(tf, values)
+        # The secret policy this plan writes, validated by AWS before anything is applied.
+        summary, plan_file = plan_validated(s, tf, values)
         if summary.empty:
             plan_file.unlink(missing_ok=True)
             s.project.save_inputs(values)
             say("No changes: the secret is already locked down to these readers.")
             return
-        s.approve(summary, auto_approve, "Lock the secret down to these readers?")
+        s.approve(summary, auto_approve or approved, "Lock the secret down to these readers?")
         approved = changed = True
         s.project.save_inputs(values)
         s.apply(tf, plan_file, summary)

@@ -9,6 +9,13 @@ from cli.core.errors import ByocError, InputError
 
 
 @dataclass(frozen=True)
+class Caller:
+    account: str
+    partition: str
+    arn: str
+
+
+@dataclass(frozen=True)
 class AwsTarget:
     region: str
     #: ``--endpoint-url`` / ``AWS_ENDPOINT_URL``: every AWS call (boto3 and terraform) goes there.
@@ -35,10 +42,10 @@ class AwsTarget:
         return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url,
                                                                      config=config)
 
-    def policies_not_evaluated(self) -> str | None:
-        """Why requests to this target are not judged by policies the way AWS judges them, or None
-        when they are: AWS itself, or byoc's emulator with its policy evaluator on (it says so at
-        ``/byoc-emulator/info``). Any other endpoint may not enforce policies at all."""
+    def emulator_info(self) -> dict | None:
+        """What byoc's embedded emulator says of itself at ``/byoc-emulator/info`` (whether it
+        evaluates policies, what its validators answer), or None: AWS itself, or an endpoint that
+        is not byoc's emulator."""
         if not self.endpoint_url:
             return None
         import json
@@ -49,12 +56,29 @@ class AwsTarget:
             with urllib.request.urlopen(self.endpoint_url.rstrip("/") + "/byoc-emulator/info", timeout=10) as answer:
                 info = json.loads(answer.read())
         except (urllib.error.URLError, OSError, ValueError):
-            info = None
-        if not isinstance(info, dict):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def policies_not_evaluated(self) -> str | None:
+        """Why requests to this target are not judged by policies the way AWS judges them, or None
+        when they are: AWS itself, or byoc's emulator with its policy evaluator on (it says so at
+        ``/byoc-emulator/info``). Any other endpoint may not enforce policies at all."""
+        if not self.endpoint_url:
+            return None
+        info = self.emulator_info()
+        if info is None:
             return f"{self.endpoint_url} is not AWS, and byoc cannot tell whether it evaluates policies"
         if info.get("policies") != "evaluated":
             return f"the emulator at {self.endpoint_url} does not evaluate policies ({info.get('why_not')})"
         return None
+
+    def caller(self) -> Caller:
+        """Who these credentials are, from STS GetCallerIdentity (STS API Reference: the caller's
+        Account and ARN; no permission is needed to call it). The partition (``aws``, ``aws-cn``,
+        ``aws-us-gov``) is the ARN's: the ARNs byoc writes itself (a bucket policy's resources, a
+        role it judges) must carry it, or they name nothing outside the commercial partition."""
+        identity = self.client("sts").get_caller_identity()
+        return Caller(identity["Account"], identity["Arn"].split(":")[1], identity["Arn"])
 
     def require_credentials(self) -> None:
         import boto3

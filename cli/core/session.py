@@ -135,7 +135,9 @@ class Session:
 
         Why not plan to a file and apply that, as with a question: every terraform process that
         loads the AWS provider spends ~8 s of CPU before it does anything, so one process instead
-        of two makes every unattended deploy, lockdown and destroy that much faster.
+        of two makes every unattended destroy, rollout and undo that much faster. Deploy and
+        lockdown do plan to a file, even unattended: the policies a plan writes are validated by
+        AWS before it is applied (``cli/actions/policy_check.py``).
         """
         var_file = self._var_file(values)
         summary = PlanSummary()

@@ -92,10 +92,13 @@ class Terraform:
         env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
         return env
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, check: bool = True, log_stdout: bool = True) -> subprocess.CompletedProcess[str]:
+        """``log_stdout=False``: the log gets stderr only (a ``show -json`` of a whole plan is
+        megabytes the log does not need)."""
         proc = subprocess.run([terraform_binary(), *args], cwd=self.workdir, env=self._env(),
                               capture_output=True, text=True)
-        self._log(args, proc.stdout + proc.stderr)
+        self._log(args, (proc.stdout if log_stdout else f"({len(proc.stdout)} bytes of output, not logged)\n")
+                  + proc.stderr)
         if check and proc.returncode != 0:
             raise terraform_failure(args[0], proc.stdout + proc.stderr, self.log_path)
         return proc

@@ -85,9 +85,12 @@ TABLE: tuple[Gap, ...] = (
         ("secretsmanager",)),
     Gap(10, "IAM Access Analyzer",
         "No backend at all: the server prints a traceback and answers 500, retried four times.",
-        "Answers it the way AWS answers an operation it does not offer: HTTP 501 NotImplemented, at once. byoc "
-        "then says \"not checked by AWS's evaluator\" (a WARN), as it would against any endpoint without it; the "
-        "emulator never makes up a verdict.",
+        "Answers ValidatePolicy (resource and identity policies: an ERROR finding per problem the independent "
+        "evaluator's own validation finds; no security warnings or suggestions, which /byoc-emulator/info says) and "
+        "CheckNoPublicAccess (AWS::SecretsManager::Secret, AWS::KMS::Key: FAIL when the evaluator allows a principal "
+        "of another account) with the independent evaluator (policy_checks.py). Everything else, and these without "
+        "the evaluator, the way AWS answers an operation it does not offer: HTTP 501 NotImplemented, at once; byoc "
+        "then says \"not checked\". The emulator never makes up a verdict.",
         ("accessanalyzer",)),
     Gap(11, "Secrets Manager, KMS, IAM's policy simulator (and ECS task starts)",
         "moto stores identity, resource, key and VPC endpoint policies but enforces none: nothing is ever denied, "
@@ -102,6 +105,14 @@ TABLE: tuple[Gap, ...] = (
         "MaxItems/Marker; iam_simulator.py); without the evaluator it answers HTTP 501 NotImplemented, never a "
         "made-up verdict.",
         ("secretsmanager", "kms", "iam_simulator")),
+    Gap(12, "Secrets Manager",
+        "No ValidateResourcePolicy (the validation deploy and lockdown ask for before they apply a secret policy).",
+        "Answers it with the API reference's three checks as far as the independent evaluator decides them "
+        "(policy_checks.py): syntax (its own validation), broad access (a principal of another account allowed), "
+        "lock-out (the caller's own PutResourcePolicy or DeleteResourcePolicy explicitly denied by the new document); "
+        "MalformedPolicyDocumentException for a body that is not JSON, ResourceNotFoundException for an unknown "
+        "SecretId; without the evaluator HTTP 501 NotImplemented.",
+        ("secretsmanager",)),
 )
 
 

@@ -131,6 +131,72 @@ def test_bootstrap_creates_a_versioned_encrypted_private_bucket_and_is_repeatabl
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+@pytest.mark.emulator
+@pytest.mark.parametrize("region, partition", [("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")])
+def test_bootstrap_names_the_bucket_in_the_partition_of_the_callers_identity(tmp_path, emulator, region, partition):
+    """GovCloud and China are partitions of their own: an arn:aws:s3::: resource names nothing there.
+    The partition is the caller's, from STS GetCallerIdentity (the emulator's STS answers it by region)."""
+    (tmp_path / "byoc.toml").write_text(f'container_image = "{IMAGE}"\n' + BACKEND.replace("us-east-1", region))
+    result = CliRunner().invoke(app, ["backend", "bootstrap", "-C", str(tmp_path), "-y"], env=emulator.env(region))
+    assert result.exit_code == 0, result.output
+    s3 = boto3.client("s3", region_name=region, endpoint_url=emulator.endpoint_url, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket="byoc-state-test")["Policy"])["Statement"]
+    assert statement["Resource"] == [f"arn:{partition}:s3:::byoc-state-test", f"arn:{partition}:s3:::byoc-state-test/*"]
+
+
+#: A moved state as S3 holds it: two managed resource instances (data sources are read again, not moved).
+MOVED_STATE = {"version": 4, "resources": [
+    {"mode": "managed", "type": "aws_vpc", "name": "main", "instances": [{"index_key": 0}]},
+    {"mode": "managed", "type": "aws_kms_key", "name": "secrets", "instances": [{}]},
+    {"mode": "data", "type": "aws_region", "name": "current", "instances": [{}]}]}
+
+
+@pytest.fixture
+def fresh_bucket(emulator):
+    s3 = _client("s3", emulator.endpoint_url)
+    s3.create_bucket(Bucket="byoc-state-propagating")
+    s3.put_bucket_versioning(Bucket="byoc-state-propagating", VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+@pytest.mark.emulator
+def test_migrate_reads_the_moved_state_again_within_s3s_bound_and_says_so(fresh_bucket):
+    """Right after versioning is enabled, S3 may answer 404 NoSuchKey for a new object for up to 15
+    minutes (S3 User Guide, "Enabling versioning on buckets"): the object appears only after the
+    second wait here, and migrate's read-back waits for it, saying why, instead of calling the move
+    failed."""
+    from cli.actions.backend import remote_instances, wait_for_remote_state
+
+    slept, said = [], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) == 2:  # S3's propagation completes
+            fresh_bucket.put_object(Bucket="byoc-state-propagating", Key="byoc/terraform.tfstate",
+                                    Body=json.dumps(MOVED_STATE))
+
+    found = wait_for_remote_state(lambda: remote_instances(fresh_bucket, "byoc-state-propagating",
+                                                           "byoc/terraform.tfstate"),
+                                  2, "s3://byoc-state-propagating/byoc/terraform.tfstate", sleep=sleep, say=said.append)
+    assert found == 2 and slept == [5, 10] and len(said) == 2
+    assert "shows 0 of 2 resource instances" in said[0] and "up to 15 minutes" in said[0]
+    assert "404 NoSuchKey" in said[0] and "reading it again in 5s (5s of at most 900s)" in said[0]
+
+
+@pytest.mark.emulator
+def test_migrate_stops_after_s3s_documented_bound_and_not_before(fresh_bucket):
+    from cli.actions.backend import remote_instances, wait_for_remote_state
+    from cli.core.errors import ByocError
+
+    slept: list[float] = []
+    with pytest.raises(ByocError) as stopped:
+        wait_for_remote_state(lambda: remote_instances(fresh_bucket, "byoc-state-propagating", "byoc/never"), 2,
+                              "s3://byoc-state-propagating/byoc/never", sleep=slept.append, say=lambda _line: None)
+    assert sum(slept) == 15 * 60
+    assert "still shows 0 of 2 resource instances after 15 minutes" in str(stopped.value)
+
+
 @pytest.fixture(scope="module")
 def two_envs_deployed(synthesized_project, tmp_path_factory, emulator_module):
     """Deploy dev (local state) next to a prod whose state file is garbage: if dev ever read or

@@ -31,8 +31,9 @@ def test_terraform_failure_is_one_line_with_summary_and_log_path(synthesized_pro
     assert result.exit_code == 1, result.output
     error = [ln for ln in result.output.splitlines() if ln.startswith("byoc: error:")]
     assert len(error) == 1, result.output
-    # (--auto-approve plans and applies in one `terraform apply`: that is the command that failed)
-    assert "terraform apply failed: the state is locked by another byoc or terraform run" in error[0]
+    # (a deploy plans to a file first, so that the policies it writes are validated before apply:
+    # the plan is the command that met the lock)
+    assert "terraform plan failed: the state is locked by another byoc or terraform run" in error[0]
     assert f"full log: {project / '.byoc' / 'logs' / 'deploy.log'}" in error[0]
     assert (project / ".byoc" / "logs" / "deploy.log").read_text().strip()
 

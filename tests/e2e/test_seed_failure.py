@@ -109,6 +109,6 @@ def test_a_key_policy_that_no_longer_delegates_to_the_account_denies_the_decrypt
 
     code, failed, _ = deployed_stack.doctor()
     assert code == 1
-    assert "does not let the account (IAM) use the key" in failed["KMS key enabled, delegated to IAM, rotating"]["detail"]
+    assert "does not let the account (IAM) use the key" in failed["KMS key enabled and delegated to IAM"]["detail"]
 
     repaired_by_lockdown(deployed_stack)

@@ -383,8 +383,14 @@ def _describe(item: dict) -> str:
 
 def _errors(errors: Any) -> str:
     """The evaluator's validation errors as one line."""
+    return "; ".join(error_lines(errors)) or (str(errors.get("message", errors)) if isinstance(errors, dict)
+                                              else str(errors))
+
+
+def error_lines(errors: Any) -> list[str]:
+    """The evaluator's validation errors, one per problem, each naming the policy and the path."""
     if not isinstance(errors, dict):
-        return str(errors)
+        return [str(errors)] if errors else []
     parts = []
     labels = {"sessionPolicyErrors": "session policy", "resourcePolicyErrors": "resource policy",
               "identityPolicyErrors": "identity policy", "permissionBoundaryErrors": "permission boundary",
@@ -398,7 +404,7 @@ def _errors(errors: Any) -> str:
         elif isinstance(value, list):
             parts += [f"{label} {e.get('path', '')}: {e.get('message', e)}".replace(" :", ":") if isinstance(e, dict)
                       else f"{label}: {e}" for e in value]
-    return "; ".join(parts) or str(errors.get("message", errors))
+    return parts
 
 
 def _no_reason(answer: dict, request: PolicyRequest) -> str:
@@ -581,7 +587,16 @@ class Evaluator:
             raise EvaluatorUnavailable(f"{self.folder} holds {PACKAGE} {hello.get('version')}, not {VERSION}")
 
     def evaluate(self, request: PolicyRequest) -> Decision:
-        sim = simulation(request)
+        return decide(request, self._answer(simulation(request)))
+
+    def validation_errors(self, request: PolicyRequest) -> list[str]:
+        """The evaluator's own validation of the request's policies (its ``errors`` answer): one
+        line per problem, naming the policy and the path in it; [] when it accepts them all."""
+        answer = self._answer(simulation(request))
+        return error_lines(answer.get("errors")) or ["the evaluator rejected the request"] \
+            if answer.get("resultType") == "error" else []
+
+    def _answer(self, sim: dict) -> dict:
         with self._lock:
             if self._finalizer.alive is False:
                 raise EvaluatorUnavailable("this Evaluator was closed")
@@ -601,7 +616,7 @@ class Evaluator:
                 except EvaluatorUnavailable:
                     if attempt == 2:
                         raise
-        return decide(request, answer)
+        return answer
 
     @property
     def pid(self) -> int | None:

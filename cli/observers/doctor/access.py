@@ -19,7 +19,7 @@ EXEC_ROLE = "execution role can read the secret"
 VALUE_FROM = "task definition injects the JSON key"
 SECRET = "secret has a current value"
 POLICY = "secret policy: roles read, only via the endpoint"
-KEY = "KMS key enabled, delegated to IAM, rotating"
+KEY = "KMS key enabled and delegated to IAM"
 
 
 def _role_statements(iam, role: str) -> list[dict]:
@@ -106,11 +106,7 @@ def _value_problems(d) -> list[str] | None:
 def secret(d) -> Check:
     arn = d.outputs["byoc_secret_arn"]
     state = secret_state(d.target, arn)
-    problems = []
-    key = state.kms_key_id or ""
-    cmk = d.outputs.get("kms_key_arn") or ""
-    if state.exists and (not key or key.startswith("alias/aws/") or (cmk and key not in (cmk, cmk.rsplit("/", 1)[-1]))):
-        problems.append(f"encrypted with {key or 'the AWS-managed key'}, not the stack's CMK")
+    problems = []  # which key encrypts it is posture (posture.py): a task reads it either way
     unusable = state.problem(arn)
     fix = "store it with `byoc secret put` (writes {\"PINECONE_API_KEY\": \"...\"})"
     if unusable:
@@ -119,13 +115,13 @@ def secret(d) -> Check:
     if problems:
         return Check(SECRET, FAIL, "; ".join(problems), fix)
     if not d.check_value:
-        return Check(SECRET, PASS, "CMK-encrypted; has a current version (content not read: --check-value reads it)")
+        return Check(SECRET, PASS, "has a current version (content not read: --check-value reads it)")
     content = _value_problems(d)
     if content is None:
         return Check(SECRET, WARN, "has a current version; its content is readable only through the VPC endpoint "
                      "(denied here by design)", "run doctor --check-value inside the VPC to check the content")
     return Check(SECRET, FAIL if content else PASS,
-                 "; ".join(content) or "CMK-encrypted; current value is JSON with the key (not shown)",
+                 "; ".join(content) or "current value is JSON with the key (not shown)",
                  fix if content else "")
 
 
@@ -170,12 +166,11 @@ def kms_key(d) -> Check:
     if not delegates_to_iam(policy_text, account_of(arn) or d.account):
         problems.append("the key policy does not let the account (IAM) use the key: the roles' kms:Decrypt "
                         "grants have no effect")
-    if not kms.get_key_rotation_status(KeyId=arn).get("KeyRotationEnabled"):
-        problems.append("automatic rotation is off")
+    # Rotation is posture (posture.py): a key that does not rotate still decrypts.
     return Check(KEY, FAIL if problems else PASS, "; ".join(problems) or f"{meta['KeyId']}: enabled, "
-                 "account root delegated, rotation on",
-                 f"aws kms enable-key / enable-key-rotation --key-id {meta['KeyId']}, or re-run `byoc deploy` "
-                 "(it restores the key policy)" if problems else "")
+                 "account root delegated",
+                 f"aws kms enable-key --key-id {meta['KeyId']}, or re-run `byoc deploy` (it restores the key policy)"
+                 if problems else "")
 
 
 CHECKS = ((EXEC_ROLE, exec_role), (VALUE_FROM, value_from), (SECRET, secret), (POLICY, secret_policy),

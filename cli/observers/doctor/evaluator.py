@@ -1,16 +1,17 @@
 """Doctor's checks on verdicts that are not byoc's own (``cli/observers/verdicts.py``): AWS's IAM
 policy simulator on the roles' identity policies, the independent evaluator on the whole chain
-(identity, secret, key and endpoint policies, as read from AWS), and IAM Access Analyzer on the
-secret policy. Each verdict names its source; what no evaluator could answer is a WARN that says
-so, never a PASS."""
+(identity, secret, key and endpoint policies, as read from AWS), and AWS's validators on the secret
+and key policies (``cli/observers/validation.py``). Each verdict names its source; what no
+evaluator could answer is a WARN that says so, never a PASS."""
 
 from __future__ import annotations
 
 from cli.observers.doctor import FAIL, PASS, WARN, Check
-from cli.observers.verdicts import NotChecked, ask, judge_readers
+from cli.observers.validation import applied, validate
+from cli.observers.verdicts import judge_readers
 
 READS = "AWS's evaluator: roles may read and decrypt"
-PUBLIC = "AWS's evaluator: secret policy not public"
+PUBLIC = "AWS's validators: secret and key policies valid, not public"
 
 
 def reads(d) -> Check:
@@ -36,22 +37,25 @@ def reads(d) -> Check:
 
 
 def public_access(d) -> Check:
-    text = d.client("secretsmanager").get_resource_policy(SecretId=d.outputs["byoc_secret_arn"]).get("ResourcePolicy")
-    if not text:
+    """The secret and key policies as AWS holds them, by AWS's validators (``validation.py``):
+    Secrets Manager's ValidateResourcePolicy, Access Analyzer's ValidatePolicy and
+    CheckNoPublicAccess. A public grant exposes the key, an error or a lock-out breaks the next
+    change: FAIL; what no validator could answer is a WARN that says so."""
+    policies = applied(d.target, d.outputs)
+    if not policies[0].document:
         return Check(PUBLIC, FAIL, "the secret has no resource policy", "re-run `byoc deploy`")
-    analyzer = d.target.client("accessanalyzer", attempts=1)
-    try:
-        result = ask(lambda: analyzer.check_no_public_access(policyDocument=text,
-                                                              resourceType="AWS::SecretsManager::Secret"),
-                      "access-analyzer:CheckNoPublicAccess", d.target.endpoint_url)
-    except NotChecked as exc:
-        return Check(PUBLIC, WARN, f"not checked by AWS's evaluator: {exc}",
-                     "run doctor against AWS with access-analyzer:CheckNoPublicAccess allowed")
-    if result.get("result") == "PASS":
-        return Check(PUBLIC, PASS, "IAM Access Analyzer: the secret policy grants no public access")
-    reasons = "; ".join(r.get("description", "") for r in result.get("reasons", [])) or result.get("message", "")
-    return Check(PUBLIC, FAIL, f"IAM Access Analyzer: {reasons}", "remove the public grant (`byoc lockdown` rewrites "
-                 "the policy)")
+    result = validate(d.target, policies)
+    if result.stops:
+        return Check(PUBLIC, FAIL, "; ".join(f.line() for f in result.stops),
+                     "remove what the validator names (`byoc lockdown` rewrites the secret policy, `byoc deploy` the "
+                     "key policy)")
+    said = [f.line() for f in result.findings]
+    if result.not_checked:
+        return Check(PUBLIC, WARN, "; ".join([*(f"passed {p}" for p in result.passed), *said,
+                                              *(f"not checked by AWS's validators: {n}" for n in result.not_checked)]),
+                     "run doctor against AWS with secretsmanager:ValidateResourcePolicy, "
+                     "access-analyzer:ValidatePolicy and access-analyzer:CheckNoPublicAccess allowed")
+    return Check(PUBLIC, PASS, "; ".join([*(f"passed {p}" for p in result.passed), *said]))
 
 
 CHECKS = ((READS, reads), (PUBLIC, public_access))

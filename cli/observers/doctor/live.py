@@ -3,9 +3,13 @@
 The order is the path a task start takes (AWS's runbook ``AWSSupport-TroubleshootECSTaskFailedToStart``
 and the ECS guide "Verifying stopped task connectivity" walk it the same way): the network from
 the task's subnets to the endpoints (``network``), who may read the secret and decrypt it
-(``access``, then AWS's own evaluator in ``evaluator``), then what ECS did with it (``runtime``).
-Each check is one question with its fix; one that cannot be answered (an AWS error) is that
-check's failure, never the run's.
+(``access``, then AWS's own evaluator in ``evaluator``), then what ECS did with it (``runtime``),
+and last the posture (``posture``: rotation, flow logs, retention).
+
+Severity: FAIL only for what stops a task starting, breaks the running service or exposes the
+key; what only weakens the posture is a WARN, so doctor exits 0 on it. Each check is one question
+with its fix; one that cannot be answered (an AWS error) is that check's failure — a WARN for a
+posture check — never the run's.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from cli.observers.doctor import FAIL, Check
+from cli.observers.doctor import FAIL, WARN, Check
 from cli.observers.service import active_service
-from constructs_lib.catalog import service_of
+from cli.observers.vpc import NetworkPath
 
 
 @dataclass
@@ -42,18 +46,6 @@ class Deployed:
         return self.outputs["ecs_task_role_arn"].split(":")[4]
 
     @cached_property
-    def vpc(self) -> dict:
-        return self.client("ec2").describe_vpcs(VpcIds=[self.outputs["vpc_id"]])["Vpcs"][0]
-
-    @cached_property
-    def endpoints(self) -> dict[str, dict]:
-        """The VPC's endpoints that are not being deleted, by service (``ecr.api``, ``s3``, ...)."""
-        found = self.client("ec2").describe_vpc_endpoints(
-            Filters=[{"Name": "vpc-id", "Values": [self.outputs["vpc_id"]]}])["VpcEndpoints"]
-        return {service_of(e["ServiceName"]): e for e in found
-                if e.get("State", "").lower() not in ("deleted", "deleting")}
-
-    @cached_property
     def service(self) -> dict | None:
         return active_service(self.client("ecs"), self.outputs["ecs_cluster_name"], self.outputs["ecs_service_name"])
 
@@ -62,20 +54,11 @@ class Deployed:
         return ((self.service or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
 
     @cached_property
-    def task_subnets(self) -> list[dict]:
-        ids = self._awsvpc.get("subnets") or []
-        return self.client("ec2").describe_subnets(SubnetIds=ids)["Subnets"] if ids else []
-
-    @property
-    def task_security_groups(self) -> list[str]:
-        return list(self._awsvpc.get("securityGroups") or [])
-
-    @cached_property
-    def s3_prefix_list(self) -> dict | None:
-        name = f"com.amazonaws.{self.region}.s3"
-        lists = self.client("ec2").describe_prefix_lists(
-            Filters=[{"Name": "prefix-list-name", "Values": [name]}]).get("PrefixLists", [])
-        return lists[0] if lists else None
+    def network(self) -> NetworkPath:
+        """The tasks' network path (``cli/observers/vpc.py``): from the service's subnets and
+        security groups to the VPC's endpoints, each read made once for every check."""
+        return NetworkPath(self.client("ec2"), self.outputs["vpc_id"], self.region,
+                           tuple(self._awsvpc.get("subnets") or ()), tuple(self._awsvpc.get("securityGroups") or ()))
 
     @cached_property
     def task_definitions(self) -> list[dict]:
@@ -94,22 +77,25 @@ class Deployed:
 
 
 def _safe(name: str, fn: Callable[[Deployed], Check], deployed: Deployed) -> Check:
-    """One check's answer; an AWS error while checking is that check's failure, not the run's."""
+    """One check's answer; an AWS error while checking is that check's failure (a posture
+    check's warning), not the run's."""
     from cli.core.aws import aws_errors
     from cli.core.errors import ByocError
+    from cli.observers.doctor import posture
 
     try:
         return fn(deployed)
     except (*aws_errors(), ByocError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Check(name, FAIL, f"could not check: {first}", "check credentials and permissions, then re-run")
+        return Check(name, WARN if name in dict(posture.CHECKS) else FAIL, f"could not check: {first}",
+                     "check credentials and permissions, then re-run")
 
 
 def all_checks() -> list[tuple[str, Callable[[Deployed], Check]]]:
     """(name, check) in the order a task start needs them."""
-    from cli.observers.doctor import access, evaluator, network, runtime
+    from cli.observers.doctor import access, evaluator, network, posture, runtime
 
-    return [*network.CHECKS, *access.CHECKS, *evaluator.CHECKS, *runtime.CHECKS]
+    return [*network.CHECKS, *access.CHECKS, *evaluator.CHECKS, *runtime.CHECKS, *posture.CHECKS]
 
 
 def live_checks(target, outputs: dict[str, Any], inputs: dict[str, Any] | None = None, *,
