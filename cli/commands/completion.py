@@ -7,7 +7,6 @@ other than the current one.
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
@@ -16,10 +15,13 @@ from typer._completion_shared import get_completion_script
 from cli.commands.app import app
 
 
-class Shell(str, enum.Enum):
-    bash = "bash"
-    zsh = "zsh"
-    fish = "fish"
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _shell(raw: str) -> str:
+    if raw not in SHELLS:
+        raise typer.BadParameter(f"{raw!r} is not a shell byoc completes in; give bash, zsh or fish.")
+    return raw
 
 
 #: What the installed script sets to ask byoc for completions: typer's ``_<PROG>_COMPLETE``.
@@ -27,13 +29,16 @@ COMPLETE_VAR = "_BYOC_COMPLETE"
 
 
 @app.command()
-def completion(shell: Annotated[Shell, typer.Argument(help="The shell to complete in.")]) -> None:
-    """Print the completion script for bash, zsh or fish: commands, options, and the values of the
-    inputs that take a fixed set (--nat-mode, --task-cpu, ...).
+def completion(shell: Annotated[str, typer.Argument(
+        metavar="SHELL", hidden=True, parser=_shell,
+        autocompletion=lambda incomplete: [s for s in SHELLS if s.startswith(incomplete)])]) -> None:
+    """Print the completion script for SHELL (bash, zsh or fish): commands, options, and the values
+    of the inputs that take a fixed set (--nat-mode, --task-cpu, ...).
 
+    \b
     bash: byoc completion bash > ~/.local/share/bash-completion/completions/byoc
     zsh:  byoc completion zsh > "${fpath[1]}/_byoc"
     fish: byoc completion fish > ~/.config/fish/completions/byoc.fish
-    (or `byoc --install-completion` for the shell you are in).
+    Or `byoc --install-completion` for the shell you are in.
     """
-    typer.echo(get_completion_script(prog_name="byoc", complete_var=COMPLETE_VAR, shell=shell.value))
+    typer.echo(get_completion_script(prog_name="byoc", complete_var=COMPLETE_VAR, shell=shell))

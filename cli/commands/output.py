@@ -13,7 +13,7 @@ from cli.observers.outputs import read_outputs, render
 
 
 @app.command()
-def output(name: Annotated[Optional[str], typer.Argument(metavar="[NAME]", help="One output's name.")] = None,
+def output(name: Annotated[Optional[str], typer.Argument(metavar="NAME", hidden=True)] = None,
            project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url: EndpointUrl = None,
            as_json: Annotated[bool, typer.Option("--json", help="As terraform output -json.")] = False,
            raw: Annotated[bool, typer.Option("--raw", help="NAME's value alone, unquoted, no newline (strings, "
