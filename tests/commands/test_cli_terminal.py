@@ -74,17 +74,16 @@ def test_synth_on_a_terminal_shows_a_live_line_with_the_elapsed_time(synthesized
 
 
 def _read_all(fd: int) -> str:
+    """Everything written to the terminal, once its other side is closed."""
     chunks = []
     while True:
         try:
             chunk = os.read(fd, 65536)
-        except OSError:
+        except OSError:  # EIO: the other side is closed and everything has been read
             break
         if not chunk:
             break
         chunks.append(chunk)
-        if len(chunk) < 65536:
-            break
     return b"".join(chunks).decode()
 
 
@@ -95,7 +94,7 @@ def test_the_live_line_is_redrawn_each_second_kept_when_asked_and_a_message_clea
             time.sleep(0.5)
             notice("The Terraform registry is out of reach; using the provider mirror at /opt/mirror.", terminal)
             time.sleep(0.3)
-        text = _read_all(main)
+    text = _read_all(main)
     os.close(main)
     assert drawn is True
     assert text.startswith(f"\r{ESCAPE}KTerraform: init ... [0s]")
