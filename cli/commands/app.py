@@ -130,7 +130,8 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+#: -h as --help; help as wide as the terminal up to 120 columns (click stops at 80 by default).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 app = typer.Typer(
     cls=ByocGroup, no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
