@@ -91,6 +91,11 @@ class Input:
     #: Terraform >= 1.10: never written to state or a saved plan (an argument of a provider only).
     ephemeral: bool = False
     checks: tuple[tuple[str, Callable[[Any, dict], bool], str], ...] = field(default=())
+    #: The only values the input takes, when they are a short list (an enumeration): the CLI's flag
+    #: offers them to shell completion and, for a string, refuses any other before the checks run.
+    choices: tuple[Any, ...] = ()
+    #: A number input that takes whole numbers only (its flag is an INTEGER); False: any number.
+    whole: bool = True
 
     @property
     def flag(self) -> str:
@@ -251,7 +256,7 @@ INPUTS: tuple[Input, ...] = (
           "put-secret-value.",
           default=True, checks=(_bool("start_tasks"),)),
     Input("task_cpu", "number", "Fargate task CPU units (256, 512, 1024, 2048, 4096, 8192 or 16384).",
-          default=256,
+          default=256, choices=tuple(FARGATE_SIZES),
           checks=((f"contains([{', '.join(map(str, FARGATE_SIZES))}], var.task_cpu)",
                    lambda v, _: v in FARGATE_SIZES,
                    f"task_cpu must be one of {', '.join(map(str, FARGATE_SIZES))}."),)),
@@ -285,12 +290,12 @@ INPUTS: tuple[Input, ...] = (
                    "floor(var.autoscaling_max_capacity) == var.autoscaling_max_capacity",
                    lambda v, values: _int_in(0, 1000)(v, values) and v >= values.get("autoscaling_min_capacity", 0),
                    "autoscaling_max_capacity must be at least autoscaling_min_capacity (and at most 1000)."),)),
-    Input("autoscaling_cpu_target", "number", "Average service CPU % the autoscaler aims for.", default=60,
+    Input("autoscaling_cpu_target", "number", "Average service CPU % the autoscaler aims for.", default=60, whole=False,
           checks=(("var.autoscaling_cpu_target >= 10 && var.autoscaling_cpu_target <= 90",
                    lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 10 <= v <= 90,
                    "autoscaling_cpu_target must be a percentage from 10 to 90."),)),
     Input("log_retention_days", "number", "Days CloudWatch keeps the service's logs, the VPC flow logs and the ECS Exec session logs.",
-          default=30,
+          default=30, choices=LOG_RETENTION_DAYS,
           checks=((f"contains([{', '.join(map(str, LOG_RETENTION_DAYS))}], var.log_retention_days)",
                    lambda v, _: v in LOG_RETENTION_DAYS,
                    "log_retention_days must be a CloudWatch retention period (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
@@ -355,16 +360,17 @@ INPUTS: tuple[Input, ...] = (
     Input("nat_mode", "string",
           "NAT gateways: per_az (one per AZ, the seed's layout), single (one shared by both AZs), or none "
           "(no public subnets and no internet gateway: Pinecone's control plane is then unreachable).",
-          default="per_az", checks=(_one_of("nat_mode", NAT_MODES),)),
+          default="per_az", choices=NAT_MODES, checks=(_one_of("nat_mode", NAT_MODES),)),
     Input("endpoint_set", "string",
           "Interface endpoints: full (the seed's set) or minimal (ecr.api, ecr.dkr, logs, secretsmanager; "
           "the S3 gateway stays in both).",
-          default="full", checks=(_one_of("endpoint_set", ENDPOINT_SETS),)),
+          default="full", choices=ENDPOINT_SETS, checks=(_one_of("endpoint_set", ENDPOINT_SETS),)),
     Input("load_balancer_type", "string",
           "application (ALB, layer 7, the seed's) or network (NLB, layer 4, for services that need no HTTP "
           "routing). Changing it replaces the load balancer and its target group (a short outage; turn "
           "alb_deletion_protection off first).",
-          default="application", checks=(_one_of("load_balancer_type", LOAD_BALANCER_TYPES),)),
+          default="application", choices=LOAD_BALANCER_TYPES,
+          checks=(_one_of("load_balancer_type", LOAD_BALANCER_TYPES),)),
     Input("certificate_arn", "string",
           "ACM certificate (in aws_region) for a listener on 443: HTTPS on an ALB, whose port 80 then "
           "redirects (301) to it; TLS on an NLB, which then has no port 80 (layer 4 cannot redirect). "
@@ -379,7 +385,7 @@ INPUTS: tuple[Input, ...] = (
                    "certificate_arn must be a certificate in aws_region: a load balancer cannot use an ACM "
                    "certificate of another region."))),
     Input("tls_policy", "string", "ELB security policy of the 443 listener (TLS 1.2 or newer only).",
-          default=TLS_POLICIES[0], checks=(_one_of("tls_policy", TLS_POLICIES),)),
+          default=TLS_POLICIES[0], choices=TLS_POLICIES, checks=(_one_of("tls_policy", TLS_POLICIES),)),
     Input("private_dns_name", "string",
           "Name for the service in a Route 53 private hosted zone of the VPC (e.g. api.internal.yourcorp), "
           "an alias of the load balancer. Empty = none.",
@@ -392,6 +398,7 @@ INPUTS: tuple[Input, ...] = (
           "CloudWatch alarms: service CPU, load balancer 5xx, unhealthy targets, running tasks below desired.",
           default=True, checks=(_bool("alarms"),)),
     Input("alarm_cpu_percent", "number", "Average service CPU % above which the CPU alarm fires.", default=80,
+          whole=False,
           checks=(("var.alarm_cpu_percent >= 1 && var.alarm_cpu_percent <= 100",
                    lambda v, _: isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v <= 100,
                    "alarm_cpu_percent must be a percentage from 1 to 100."),)),
@@ -426,7 +433,7 @@ INPUTS: tuple[Input, ...] = (
           "Pinecone index region to reach over PrivateLink (must equal aws_region): creates the endpoint for "
           "Pinecone's published service there and the private DNS zone its hostnames need. Empty = off. A "
           "non-empty pinecone_vpce_services wins (the zone then only if it holds the region's service).",
-          default="",
+          default="", choices=("", *PINECONE_PRIVATELINK),
           checks=((f'var.pinecone_privatelink_region == "" || (contains({_hcl_strings(tuple(PINECONE_PRIVATELINK))}, '
                    'var.pinecone_privatelink_region) && var.pinecone_privatelink_region == var.aws_region)',
                    lambda v, values: v == "" or (v in PINECONE_PRIVATELINK and v == values.get("aws_region")),
@@ -506,6 +513,28 @@ def pinecone_api_key_input(provider: bool) -> Input:
 
 
 BY_NAME: dict[str, Input] = {i.name: i for i in INPUTS}
+
+#: The inputs by what they shape, in the order ``byoc deploy --help`` shows them (one help panel
+#: each). Every input is in exactly one (tests/stack/test_inputs.py).
+PANELS: dict[str, tuple[str, ...]] = {
+    "Network": ("aws_region", "vpc_cidr", "private_subnet_cidrs", "public_subnet_cidrs", "nat_mode", "endpoint_set"),
+    "Service": ("container_image", "app_name", "container_port", "desired_count", "start_tasks", "task_cpu",
+                "task_memory", "autoscaling_min_capacity", "autoscaling_max_capacity", "autoscaling_cpu_target",
+                "health_check_grace_period_seconds", "container_read_only_root_filesystem", "ecs_exec"),
+    "Security": ("app_reader_principal_arns", "secret_recovery_window_days"),
+    "Load balancer": ("load_balancer_type", "certificate_arn", "tls_policy", "private_dns_name", "health_check_path",
+                      "alb_deletion_protection", "alb_access_logs_bucket"),
+    "Observability": ("log_retention_days", "vpc_flow_logs", "alarms", "alarm_cpu_percent", "alarm_sns_topic_arn",
+                      "alarm_create_sns_topic"),
+    "Pinecone": ("pinecone_environment", "pinecone_privatelink_region", "pinecone_vpce_services",
+                 "pinecone_aws_account_id", "pinecone_external_id"),
+    "Existing VPC": ("existing_vpc_id", "existing_private_subnet_ids", "existing_vpc_endpoints"),
+}
+
+
+def panel(name: str) -> str:
+    """The help panel of input ``name``."""
+    return next(title for title, names in PANELS.items() if name in names)
 
 
 def defaults() -> dict[str, Any]:

@@ -270,7 +270,7 @@ def deployed_stack(synthesized_project, tmp_path_factory):
         steps["state_after_lockdown"] = stack.state()
         steps["policy_after_lockdown"] = stack.client("secretsmanager").get_resource_policy(
             SecretId=stack.outputs["byoc_secret_arn"])["ResourcePolicy"]
-        steps["lockdown_again"] = stack.invoke("lockdown")  # no --auto-approve: nothing to approve
+        steps["lockdown_again"] = stack.invoke("lockdown", "--auto-approve")  # nothing to approve
         steps["status"] = stack.invoke("status", "--json")
         watcher.stop()
         steps["argv_watch"] = watcher

@@ -14,6 +14,7 @@ from cli.actions.policy_check import plan_validated
 from cli.actions.rollout import RollOptions
 from cli.core.errors import ByocError
 from cli.core.session import Session, print_outputs, say
+from cli.core.terraform import Terraform
 from cli.observers import existing_vpc
 from cli.observers.secret import secret_state
 from cli.observers.service import wait_for_rollout
@@ -33,9 +34,13 @@ def network_warnings(values: dict[str, Any]) -> list[str]:
             f"plane (index hosts) is reachable, {data_plane}."]
 
 
-def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: RollOptions = RollOptions(),
-           start_tasks_set: bool = False) -> dict[str, Any]:
-    """``start_tasks_set``: the user chose start_tasks; else it follows whether the secret has a value."""
+def deploy_values(s: Session, values: dict[str, Any], *, start_tasks_set: bool) -> tuple[dict[str, Any], Terraform]:
+    """What a deploy applies, and the stack folder ready to plan it (synth, init): the existing
+    VPC's endpoints found, the network warnings said, and start_tasks held at false while the
+    secret has no value. ``byoc plan`` previews exactly this.
+
+    ``start_tasks_set``: the user chose start_tasks; else it follows whether the secret has a value."""
+    s.preflight()
     if values.get("existing_vpc_id"):
         # Before synth and terraform: a refusal here changes nothing (exit 2).
         s.target(values["aws_region"]).require_credentials()
@@ -56,9 +61,16 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: R
         # scheduled for deletion; and a deploy must not scale the service to zero over it.
         why, fix = secret.problem(name)
         raise ByocError(f"nothing was changed: {why}: {fix}, then run `byoc deploy` again.")
-    no_value = not start_tasks_set and not secret.usable
-    if no_value:
+    if not start_tasks_set and not secret.usable:
         values = {**values, "start_tasks": False}
+    return values, tf
+
+
+def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: RollOptions = RollOptions(),
+           start_tasks_set: bool = False) -> dict[str, Any]:
+    """Phase one; returns the deployment's outputs (also shown, as results)."""
+    values, tf = deploy_values(s, values, start_tasks_set=start_tasks_set)
+    no_value = not start_tasks_set and values.get("start_tasks") is False
     say("Terraform: plan ...")
     # The secret and key policies this plan writes, validated by AWS before anything is applied.
     summary, plan_file = plan_validated(s, tf, values)
@@ -77,7 +89,7 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: R
     if not changed:
         say("No changes: the deployment already matches these inputs.")
     outputs = s.outputs()
-    print_outputs(outputs)
+    print_outputs(outputs, s.show)
     if no_value:
         say("Tasks start when the secret has a value: byoc secret put (the service runs 0 tasks until then).")
     elif values.get("start_tasks") is False:

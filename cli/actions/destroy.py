@@ -3,6 +3,7 @@ destroy halfway (load balancer deletion protection) and, if asked, the secret's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cli.core.errors import ByocError
@@ -10,7 +11,16 @@ from cli.core.session import Session, say
 from stacks.inputs import defaults
 
 
-def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> None:
+@dataclass(frozen=True)
+class Destroyed:
+    """What ``byoc destroy`` did: how many resources it destroyed, and the recovery window the
+    secret was scheduled for deletion with (0: deleted at once)."""
+
+    resources: int
+    secret_recovery_window_days: int
+
+
+def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> Destroyed:
     values = {**defaults(), **s.deployed_inputs()}  # an older deploy's file may lack a newer input
     tf = s.prepare(values["aws_region"])
     # Settings that must be in AWS/state before the destroy; applied only after the user said yes.
@@ -58,7 +68,9 @@ def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> Non
             s.apply(tf, prep_file, prep)
     if plan_file is not None and not before:
         s.apply(tf, plan_file, summary)  # exactly the plan that was approved
+        destroyed = summary.remove
     else:  # approved above, or --auto-approve: plan and apply the destroy in one process
-        s.apply_now(tf, values, destroy=True, show_plan=plan_file is None)
+        destroyed = s.apply_now(tf, values, destroy=True, show_plan=plan_file is None).remove
     s.project.inputs_file.unlink(missing_ok=True)
     say("Destroyed.")
+    return Destroyed(resources=destroyed, secret_recovery_window_days=window)

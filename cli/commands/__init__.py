@@ -4,7 +4,8 @@ command; no command imports another. Importing this package registers them all o
 order ``byoc --help`` lists them."""
 
 from cli.commands import (  # noqa: F401 - imported for the commands they register
-    synth, deploy, lockdown, status, logs, doctor, destroy, emulator, demo, cost, secret, backend, evaluator)
+    synth, plan, deploy, lockdown, status, output, logs, doctor, destroy, emulator, demo, cost, secret, backend,
+    evaluator, completion, version)
 from cli.commands.app import app, backend_app, evaluator_app, secret_app
 
 app.add_typer(secret_app, name="secret")

@@ -22,5 +22,5 @@ def cost(project_dir: ProjectDir = Path("."), env: EnvName = None, as_json: AsJs
     """
     from cli.observers import cost as costs
 
-    estimate = costs.run(open_session(project_dir, "cost", env=env).project)
+    estimate = costs.run(open_session(project_dir, "cost", env=env, as_json=as_json).project)
     typer.echo(json.dumps(estimate.as_dict(), indent=2) if as_json else "\n".join(costs.render(estimate)))

@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from cli.commands.app import app
-from cli.commands.options import ProviderMirror, mirror_from
+from cli.commands.options import ProviderMirror, global_option, mirror_from
 
 
 @app.command()
 def demo(project_dir: Annotated[Optional[Path], typer.Option(
-             "--project-dir", "-C", help="Keep the demo project here instead of a temporary folder.")] = None,
+             "--project-dir", "-C", metavar="DIR",
+             help="Keep the demo project here instead of a temporary folder.")] = None,
          provider_mirror: ProviderMirror = None) -> None:
     """Run the whole two-phase flow against the embedded emulator, no AWS account needed.
 
@@ -25,4 +26,5 @@ def demo(project_dir: Annotated[Optional[Path], typer.Option(
     """
     from cli.actions.demo import run_demo  # loads the emulator
 
-    run_demo(project_dir.resolve() if project_dir else None, mirror_from(provider_mirror))
+    project_dir = global_option("project_dir", project_dir)
+    run_demo(Path(project_dir).resolve() if project_dir else None, mirror_from(provider_mirror))

@@ -31,7 +31,7 @@ def doctor(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
     the service, its stopped tasks (each reason explained) and targets. Read-only. Exit 0 when
     nothing fails, 1 otherwise.
     """
-    report = diagnose(open_session(project_dir, "doctor", endpoint_url, env=env), static_only=static,
+    report = diagnose(open_session(project_dir, "doctor", endpoint_url, env=env, as_json=as_json), static_only=static,
                       check_value=check_value)
     typer.echo(report.as_json() if as_json else "\n".join(report.human()))
     if not report.ok:

@@ -11,7 +11,7 @@ from cli.core.errors import InputError, Terminated
 
 
 @app.command()
-def emulator(port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 0) -> None:
+def emulator(port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1 (0 = a free one).")] = 0) -> None:
     """Run the embedded AWS emulator (moto, gaps filled) in the foreground until Ctrl-C.
 
     Point other shells at it: export AWS_ENDPOINT_URL=<printed URL> plus any fake credentials.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.commands.app import evaluator_app
+from cli.core.session import say
 
 
 @evaluator_app.command("install")
@@ -19,7 +20,7 @@ def evaluator_install() -> None:
     """
     from cli.core.evaluator import EVALUATOR, ensure
 
-    folder = ensure(say=typer.echo)
+    folder = ensure(say=say)
     typer.echo(f"{EVALUATOR}: installed in {folder}")
 
 

@@ -16,5 +16,5 @@ def status(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_ur
            as_json: AsJson = False) -> None:
     """Show the outputs, whether the secret has a value (never the value), who may read it, and the
     service: running and desired tasks, the rollout, healthy targets, the last stopped reason."""
-    result = read_status(open_session(project_dir, "status", endpoint_url, env=env))
+    result = read_status(open_session(project_dir, "status", endpoint_url, env=env, as_json=as_json))
     typer.echo(result.as_json() if as_json else "\n".join(result.human()))

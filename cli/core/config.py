@@ -13,6 +13,7 @@ lockdown, status and destroy use exactly what was deployed, and plain terraform 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -26,7 +27,7 @@ from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, backend_from_config
 from stacks.field_errors import FieldError
 from constructs_lib.catalog import READERS_INPUT
-from stacks.inputs import BY_NAME, INPUTS, Input, defaults, validate
+from stacks.inputs import BY_NAME, FARGATE_SIZES, INPUTS, Input, defaults, validate
 from stacks.pinecone import PineconeIndexes, pinecone_from_config
 
 CONFIG_FILE = "byoc.toml"
@@ -216,25 +217,38 @@ def read_config(path: Path) -> dict[str, Any]:
                          "PINECONE_API_KEY environment variable; remove it from the file.")
     unknown = sorted(set(data) - set(BY_NAME) - {"backend", "pinecone", "env"})
     if unknown:
-        raise InputError(f"{path.name}: unknown key {unknown[0]!r}; known keys are the stack inputs "
-                         f"({', '.join(BY_NAME)}), [backend], [pinecone] and [env.<name>].")
+        raise InputError(f"{path.name}: unknown key {unknown[0]!r}{_closest(unknown[0], [*BY_NAME, 'backend', 'pinecone', 'env'])}"
+                         " byoc.toml takes the stack inputs (`byoc deploy --help` lists them), [backend], "
+                         "[pinecone] and [env.<name>].")
     for name, table in (data.get("env") or {}).items():
         if not re.fullmatch(ENV_NAME_RE, name) or not isinstance(table, dict):
             raise InputError(f"{path.name}: [env.{name}] is not a valid environment; names are 1-16 characters "
                              "of a-z, 0-9 and '-', starting with a letter.")
         bad = sorted(set(table) - set(BY_NAME))
         if bad:
-            raise InputError(f"{path.name}: unknown key {bad[0]!r} in [env.{name}]; environments override "
-                             "stack inputs only.")
+            raise InputError(f"{path.name}: unknown key {bad[0]!r} in [env.{name}]{_closest(bad[0], BY_NAME)} "
+                             "environments override stack inputs only.")
     return data
 
 
-def load_config_file(path: Path, env: str | None = None) -> dict[str, Any]:
-    """The stack inputs byoc.toml sets for ``env``: the top-level ones, then ``[env.<env>]``."""
+def _closest(key: str, known) -> str:
+    """"; did you mean 'nat_mode'?" for a mistyped key, or ";" when nothing is close."""
+    match = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ";"
+
+
+def load_config_file(path: Path, env: str | None = None, where: dict[str, str] | None = None) -> dict[str, Any]:
+    """The stack inputs byoc.toml sets for ``env``: the top-level ones, then ``[env.<env>]``.
+    ``where``, when given, receives each one's place ("byoc.toml key nat_mode (<path>)")."""
     data = read_config(path)
     values = {k: v for k, v in data.items() if k in BY_NAME}
+    if where is not None:
+        where.update({k: f"{path.name} key {k} ({path})" for k in values})
     if env is not None:
-        values.update((data.get("env") or {}).get(env, {}))
+        table = (data.get("env") or {}).get(env, {})
+        values.update(table)
+        if where is not None:
+            where.update({k: f"{path.name} key {k} in [env.{env}] ({path})" for k in table})
     return values
 
 
@@ -253,7 +267,41 @@ def open_project(root: Path, env: str | None) -> Project:
         pinecone = pinecone_from_config(data.get("pinecone"))
     except FieldError as exc:
         raise InputError(f"{CONFIG_FILE}: {exc}") from None
-    return Project(root, env=env, backend=backend, pinecone=pinecone)
+    project = Project(root, env=env, backend=backend, pinecone=pinecone)
+    _check_state_folders(project)
+    return project
+
+
+def _check_state_folders(project: Project) -> None:
+    """``.byoc`` (and an environment's folder in it) must be folders: one that is a file would read
+    as "nothing deployed yet" and every write into it would fail halfway."""
+    folder = project.state_dir
+    for path in [*reversed(folder.relative_to(project.root).parents), folder.relative_to(project.root)]:
+        if str(path) == ".":
+            continue
+        full = project.root / path
+        if full.exists() and not full.is_dir():
+            raise ByocError(f"{path} in {project.root} is a file, not a folder: byoc keeps the inputs of the last "
+                            "deploy, its synth record and logs there. Move that file away (e.g. `mv "
+                            f"{path} {path}.file`), then run the command again.")
+
+
+def flag_value(spec: Input, raw: Any) -> Any:
+    """A flag's value as the input's type. Typed flags arrive typed (an INTEGER, a --x/--no-x); a
+    list or map flag may be repeated and each value may be comma-separated."""
+    if isinstance(raw, (list, tuple)):
+        items = list(raw)
+        if len(items) == 1:
+            return parse_value(spec, items[0], spec.flag)
+        if spec.tf_type.startswith("map("):
+            merged: dict[str, str] = {}
+            for item in items:
+                merged.update(_parse_map(item, spec.flag))
+            return merged
+        return [part.strip() for item in items for part in item.split(",") if part.strip()]
+    if isinstance(raw, str):
+        return parse_value(spec, raw, spec.flag)
+    return raw
 
 
 def parse_value(spec: Input, raw: str, source: str) -> Any:
@@ -320,13 +368,15 @@ def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] |
     ``explicit``, when given, receives the names the user set (not defaults).
     """
     values: dict[str, Any] = dict(defaults())
-    from_file = load_config_file(project.config_file, project.env)
+    where = {name: f"{name} (default {json.dumps(value)})" for name, value in values.items()}
+    from_file = load_config_file(project.config_file, project.env, where)
     values.update(from_file)
     from_env = env_values()
     values.update(from_env)
-    from_flags = {name: parse_value(BY_NAME[name], raw, BY_NAME[name].flag)
-                  for name, raw in flags.items() if raw is not None}
+    where.update({name: ENV_PREFIX + name.upper() for name in from_env})
+    from_flags = {name: flag_value(BY_NAME[name], raw) for name, raw in flags.items() if raw is not None}
     values.update(from_flags)
+    where.update({name: BY_NAME[name].flag for name in from_flags})
     if explicit is not None:
         explicit.update(from_file, from_env, from_flags)
     readers = READERS_INPUT
@@ -334,16 +384,29 @@ def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] |
         saved = project.saved_inputs() or {}
         if saved.get(readers):
             values[readers] = saved[readers]
-    check(values)
+            where[readers] = f"{readers} (kept from the last deploy, {project.inputs_file})"
+    check(values, where)
     return values
 
 
-def check(values: dict[str, Any]) -> None:
+def check(values: dict[str, Any], where: dict[str, str] | None = None) -> None:
+    """Refuse ``values`` with one line for the first problem, naming where the value came from
+    (``where``: the flag, the ``BYOC_*`` variable, the byoc.toml key and its file, the default)."""
     errors = validate(values)
     if errors:
         first = errors[0]
         more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
-        raise InputError(f"{first.field}: {first.message}{more}")
+        source = (where or {}).get(first.field, first.field)
+        raise InputError(f"{source}: {_explain(first.field, first.message, values)}{more}")
+
+
+def _explain(field: str, message: str, values: dict[str, Any]) -> str:
+    """The check's message, made exact where the value of another input decides what is valid."""
+    sizes = FARGATE_SIZES.get(values.get("task_cpu"))
+    if field == "task_memory" and sizes:
+        return (f"task_memory {values.get('task_memory')} is not a Fargate size for task_cpu {values['task_cpu']}; "
+                f"it takes {', '.join(map(str, sizes[:-1]))} or {sizes[-1]} (MiB).")
+    return message
 
 
 #: A valid image for reading the stack without a deployment (``byoc cost``, ``byoc doctor``) when

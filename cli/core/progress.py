@@ -1,14 +1,79 @@
-"""Plan summaries and the live apply/destroy display, built from terraform's ``-json`` UI stream
-(https://developer.hashicorp.com/terraform/internals/machine-readable-ui)."""
+"""What byoc shows while it works, all of it on stderr (stdout is for results): plan summaries
+and the live apply/destroy display, built from terraform's ``-json`` UI stream
+(https://developer.hashicorp.com/terraform/internals/machine-readable-ui), and a live line with
+the elapsed time for the steps that run silently for seconds (synth, terraform init) — on a
+terminal only, where a line can be rewritten; elsewhere (CI logs, pipes) nothing is added."""
 
 from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TextIO
+from typing import Callable, Iterable, Iterator, TextIO
+
+#: Held while a line is written to stderr, so a live line and a message never interleave.
+_LOCK = threading.Lock()
+#: The stream a live line is being drawn on now (at most one at a time).
+_live: list[TextIO] = []
+_CLEAR = "\r\033[K"
+
+
+def notice(text: str, out: TextIO | None = None) -> None:
+    """One line of narration on stderr; a live line on the same terminal is cleared first (it is
+    drawn again at its next tick, below the message)."""
+    out = out or sys.stderr
+    with _LOCK:
+        if out in _live:
+            out.write(_CLEAR)
+        out.write(text + "\n")
+        out.flush()
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def elapsed(label: str, out: TextIO | None = None, *, keep: bool = False, interval: float = 1.0,
+            clock: Callable[[], float] = time.monotonic) -> Iterator[bool]:
+    """While the block runs: ``<label> [3s]`` on a terminal, redrawn every ``interval`` seconds;
+    at the end erased (the caller then says how it went) or, with ``keep``, left as the step's
+    line with its final time. Not on a terminal: nothing. Yields whether the line is drawn."""
+    out = out or sys.stderr
+    if not _isatty(out) or _live:
+        yield False
+        return
+    start, stop = clock(), threading.Event()
+
+    def draw() -> None:
+        with _LOCK:
+            out.write(f"{_CLEAR}{label} [{clock() - start:.0f}s]")
+            out.flush()
+
+    def tick() -> None:
+        while not stop.wait(interval):
+            draw()
+
+    _live.append(out)
+    draw()
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        ticker.join()
+        with _LOCK:
+            _live.remove(out)
+            out.write(f"{_CLEAR}{label} [{clock() - start:.0f}s]\n" if keep else _CLEAR)
+            out.flush()
 
 _VERB = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
          "read": "reading"}
@@ -33,14 +98,22 @@ class PlanSummary:
 
     def lines(self) -> list[str]:
         """The summary; creates and deletes by resource type, updates and replaces one by one
-        (those are the changes to read before saying yes)."""
+        (those are the changes to read before saying yes), by address."""
         out = [f"Plan: {self.add} to add, {self.change} to change, {self.remove} to destroy."]
         for bulk in ("create", "delete"):
             kinds = Counter(_resource_type(addr) for action, addr in self.changes if action == bulk)
             if kinds:
                 out.append(f"  {bulk}: " + ", ".join(f"{n}× {t}" if n > 1 else t for t, n in sorted(kinds.items())))
-        out += [f"  {action}: {addr}" for action, addr in self.changes if action not in ("create", "delete")]
+        out += [f"  {action}: {addr}" for action, addr in sorted(self.changes) if action not in ("create", "delete")]
         return out
+
+    def as_dict(self) -> dict:
+        """The summary for ``--json``: the counts, and the addresses by action."""
+        by_action: dict[str, list[str]] = {}
+        for action, addr in self.changes:
+            by_action.setdefault(action, []).append(addr)
+        return {"changes": not self.empty, "add": self.add, "change": self.change, "destroy": self.remove,
+                "resources": by_action}
 
     def take(self, msg: dict) -> bool:
         """Read one UI message of a plan (or of the planning part of ``apply -auto-approve``);
@@ -79,8 +152,8 @@ class ApplyProgress:
 
     def __init__(self, total: int, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = max(total, 0)
-        self.out = out or sys.stdout
-        self.tty = self.out.isatty()
+        self.out = out or sys.stderr
+        self.tty = _isatty(self.out)
         self.done = 0
         self.in_flight: dict[str, str] = {}
         self.errors: list[str] = []

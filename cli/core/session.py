@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,14 +23,36 @@ import typer
 from cli.core.aws import AwsTarget, aws_error, aws_errors
 from cli.core.config import Project
 from cli.core.errors import ByocError, InputError
-from cli.core.progress import ApplyProgress, PlanSummary, summarize_plan
-from cli.core.synth import ensure_synth
-from cli.core.terraform import Terraform, terraform_binary
+from cli.core.progress import ApplyProgress, PlanSummary, elapsed, notice, summarize_plan
+from cli.core.synth import ensure_synth, is_fresh
+from cli.core.terraform import Terraform
+from cli.core.toolchain import require_node, terraform_binary
 from constructs_lib.catalog import PINECONE_API_KEY_ENV as API_KEY_ENV
 
 
 def say(text: str = "") -> None:
+    """Narration — progress, questions' context, warnings: stderr, so that stdout holds only results."""
+    notice(text)
+
+
+def show(text: str = "") -> None:
+    """A result (what a script may read): stdout."""
     typer.echo(text)
+
+
+def ask_yes_no(prompt: str) -> bool:
+    """A yes/no question on stderr (stdout stays for results); the answer from stdin."""
+    return typer.confirm(prompt, default=False, err=True)
+
+
+def require_answer(auto_approve: bool) -> None:
+    """A command that asks before it changes anything needs a terminal to ask on, or
+    ``--auto-approve``: without either it stops at once, before any terraform work (exit 2), as
+    terraform's ``apply -input=false`` does without ``-auto-approve``."""
+    if auto_approve or (sys.stdin is not None and sys.stdin.isatty()):
+        return
+    raise InputError("--auto-approve: there is no terminal to ask on (stdin is not a terminal) and nothing is "
+                     "changed without a yes; pass --auto-approve (-y) to apply without asking.")
 
 
 class Outputs(dict):
@@ -62,8 +85,14 @@ class Session:
     endpoint_url: str | None = None
     provider_mirror: Path | None = None
     command: str = "byoc"
-    confirm: Callable[[str], bool] = field(default=lambda prompt: typer.confirm(prompt, default=False))
+    confirm: Callable[[str], bool] = ask_yes_no
     sleep: Callable[[float], None] = time.sleep
+    #: ``--json``: the command prints its result as JSON at the end, so the human-readable results
+    #: (``show``) go to stderr with the narration and stdout holds the JSON alone.
+    as_json: bool = False
+
+    def show(self, text: str = "") -> None:
+        (say if self.as_json else show)(text)
 
     def target(self, region: str) -> AwsTarget:
         return AwsTarget(region=region, endpoint_url=self.endpoint_url)
@@ -73,9 +102,16 @@ class Session:
                          log_path=self.project.log_file(self.command))
 
     # -- shared steps ---------------------------------------------------------------------
+    def preflight(self) -> None:
+        """The programs this command runs, checked before any work: terraform (1.10 or newer),
+        and Node.js when the stack must be synthesized again."""
+        terraform_binary()
+        if not is_fresh(self.project):
+            require_node()
+
     def prepare(self, region: str) -> Terraform:
         """Synth when something changed, and ``terraform init`` when the folder needs it."""
-        terraform_binary()  # fail before any work when terraform is missing
+        self.preflight()  # fail before any work when terraform or Node.js is missing or too old
         self.target(region).require_credentials()
         if self.project.pinecone is not None and not os.environ.get(API_KEY_ENV, "").strip():
             # The Pinecone provider reads its key from the environment only: never argv, never state.
@@ -95,8 +131,10 @@ class Session:
             if self.project.pinecone is not None:
                 say("Pinecone indexes: managed with pinecone-io/pinecone, which terraform init downloads from "
                     "registry.terraform.io (needs registry access).")
-            say("Terraform: init ...")
-            tf.init(self.provider_mirror, on_notice=say)
+            with elapsed("Terraform: init ...", keep=True) as live:
+                if not live:
+                    say("Terraform: init ...")
+                tf.init(self.provider_mirror, on_notice=say)
         return tf
 
     def _var_file(self, values: dict[str, Any]) -> Path:
@@ -169,9 +207,11 @@ class Session:
         self.ask(question, auto_approve)
 
     def ask(self, question: str, auto_approve: bool) -> None:
-        """Go on only with a yes (or --auto-approve); no answer (no terminal) is a no."""
+        """Go on only with a yes (or --auto-approve); no terminal to ask on is refused (exit 2)."""
         if auto_approve:
             return
+        if self.confirm is ask_yes_no:
+            require_answer(auto_approve)
         try:
             ok = self.confirm(question)
         except (typer.Abort, EOFError):
@@ -181,11 +221,18 @@ class Session:
 
     def outputs(self) -> Outputs:
         """The deployment's outputs, read from its state as ``terraform output`` does, without
-        starting terraform (no synth, no init: reading never writes a file): the local state
-        file, or the S3 backend's state object (``GetObject`` on the key terraform writes; the
-        default workspace's state is at the key itself, per the S3 backend's documentation)."""
+        starting terraform (no synth, no init: reading never writes a file)."""
+        return Outputs({name: entry.get("value") if isinstance(entry, dict) else None
+                        for name, entry in self.output_entries().items()})
+
+    def output_entries(self) -> dict[str, Any]:
+        """The state's outputs as terraform records them (``value``, ``type``, ``sensitive``): the
+        local state file, or the S3 backend's state object (``GetObject`` on the key terraform
+        writes; the default workspace's state is at the key itself, per the S3 backend's
+        documentation)."""
         if self.project.backend is None:
-            return Outputs(self.project.local_outputs() or {})
+            state = self.project.local_state() or {}
+            return dict(state.get("outputs") or {})
         backend = self.project.backend
         target = AwsTarget(region=backend.region, endpoint_url=self.endpoint_url)
         try:
@@ -197,8 +244,10 @@ class Session:
         except ValueError:
             raise ByocError(f"the state {backend.url} is not a Terraform state (not JSON): check the bucket's "
                             "object history (versioning keeps every state version).") from None
-        return Outputs({name: entry.get("value") if isinstance(entry, dict) else None
-                        for name, entry in (state.get("outputs") or {}).items()})
+        if not isinstance(state, dict) or not isinstance(state.get("outputs") or {}, dict):
+            raise ByocError(f"the state {backend.url} is not a Terraform state (no outputs object): check the "
+                            "bucket's object history (versioning keeps every state version).")
+        return dict(state.get("outputs") or {})
 
     def deployed(self) -> "Deployment":
         """What is deployed, for a command that reads it or acts on it: the inputs of the last
@@ -232,6 +281,6 @@ def output_lines(outputs: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_outputs(outputs: dict[str, Any]) -> None:
+def print_outputs(outputs: dict[str, Any], out: Callable[[str], None] = show) -> None:
     for line in output_lines(outputs):
-        say(line)
+        out(line)

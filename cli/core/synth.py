@@ -21,6 +21,8 @@ import constructs_lib
 import stacks
 from cli.core.config import Project, Unreadable, read_json
 from cli.core.errors import ByocError
+from cli.core.progress import elapsed
+from cli.core.toolchain import require_node
 
 #: Distributions whose code renders the JSON; a version change is a re-synth.
 RENDERING_PACKAGES = ("byoc", "cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii")
@@ -101,12 +103,14 @@ def ensure_synth(project: Project, *, force: bool = False) -> SynthResult:
     start = time.monotonic()
     if not force and is_fresh(project):
         return SynthResult(project.stack_dir, cached=True, seconds=time.monotonic() - start)
+    require_node()  # before any work: jsii's own failure without Node.js is an AttributeError
     args = [sys.executable, "-m", "stacks.app", "--outdir", str(project.outdir), "--stack", project.stack_name]
     if project.backend is not None:
         args += ["--backend-json", project.backend.to_json()]
     if project.pinecone is not None:
         args += ["--pinecone-json", project.pinecone.to_json()]
-    proc = subprocess.run(args, cwd=project.root, capture_output=True, text=True)
+    with elapsed("Synth: synthesizing the stack (cdktf on Node.js) ..."):
+        proc = subprocess.run(args, cwd=project.root, capture_output=True, text=True)
     log = project.log_file("synth")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from cli.core.errors import ByocError, Interrupted
+from cli.core.toolchain import terraform_binary  # noqa: F401 - found and version-checked there, used here
 
 PROVIDER_VERSION = "5.100.0"
 PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
@@ -31,14 +31,6 @@ _MIRROR_ROOTS = (
 )
 _MIRROR_SEARCH = ("/opt", "/usr/local/share", "/srv")
 MIRROR_ENV = "BYOC_PROVIDER_MIRROR"
-
-
-def terraform_binary() -> str:
-    path = shutil.which("terraform")
-    if not path:
-        raise ByocError("terraform is not on PATH: install Terraform >= 1.10 "
-                        "(https://developer.hashicorp.com/terraform/install) and run the command again.")
-    return path
 
 
 def _holds_provider(root: Path) -> bool:

@@ -7,6 +7,7 @@ the command follows a group changed by hand too.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import datetime, timezone
@@ -56,16 +57,28 @@ def _events(logs, group: str, start_ms: int) -> Iterator[dict]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _line(event: dict) -> str:
-    when = datetime.fromtimestamp(event["timestamp"] / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{when} {event.get('logStreamName', '')} {event.get('message', '').rstrip()}"
+def _when(event: dict) -> str:
+    return datetime.fromtimestamp(event["timestamp"] / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text_line(event: dict) -> str:
+    """``<UTC time> <log stream> <message>``, as ``aws logs tail`` prints a line."""
+    return f"{_when(event)} {event.get('logStreamName', '')} {event.get('message', '').rstrip()}"
+
+
+def json_line(event: dict) -> str:
+    """One JSON object per line (JSON Lines), for ``byoc logs --json``."""
+    return json.dumps({"timestamp": _when(event), "stream": event.get("logStreamName", ""),
+                       "message": event.get("message", "").rstrip("\n"), "event_id": event.get("eventId", "")})
 
 
 def show_logs(target: AwsTarget, outputs: dict[str, Any], *, since_seconds: int, follow: bool,
               say: Callable[[str], None], sleep: Callable[[float], None] = time.sleep,
-              now: Callable[[], float] = time.time) -> int:
-    """Print the group's events since ``since_seconds`` ago, oldest first; with ``follow`` keep
-    printing new ones until interrupted. Returns how many lines were printed."""
+              now: Callable[[], float] = time.time, render: Callable[[dict], str] = text_line,
+              note: Callable[[str], None] | None = None) -> int:
+    """Print the group's events since ``since_seconds`` ago, oldest first, each with ``render``
+    through ``say``; with ``follow`` keep printing new ones until interrupted. That there are
+    none goes to ``note`` (default ``say``). Returns how many lines were printed."""
     group = log_group(target, outputs)
     logs = target.client("logs")
     start = int((now() - since_seconds) * 1000)
@@ -79,11 +92,11 @@ def show_logs(target: AwsTarget, outputs: dict[str, Any], *, since_seconds: int,
             raise aws_error(exc, f"reading the log group {group}") from None
         for event in fresh:
             seen.add(event.get("eventId", ""))
-            say(_line(event))
+            say(render(event))
             printed += 1
             start = max(start, event["timestamp"])
         if not follow:
             if not printed:
-                say(f"No log lines in {group} in the last {since_seconds}s.")
+                (note or say)(f"No log lines in {group} in the last {since_seconds}s.")
             return printed
         sleep(FOLLOW_POLL_SECONDS)

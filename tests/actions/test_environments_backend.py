@@ -227,7 +227,7 @@ def two_envs_deployed(synthesized_project, tmp_path_factory, emulator_module):
     state = _client("s3", emulator_module.endpoint_url).get_object(Bucket="byoc-state-test", Key="byoc/dev/terraform.tfstate")
     out["state_after_migrate"] = json.loads(state["Body"].read())
     # The last step of a user's flow, here on the remote state: byoc destroy.
-    out["destroy"] = runner.invoke(app, ["destroy", "-C", str(root), "--env", "dev", "-y"], env=env)
+    out["destroy"] = runner.invoke(app, ["destroy", "-C", str(root), "--env", "dev", "-y", "--json"], env=env)
     return out
 
 
@@ -269,11 +269,15 @@ def test_migration_moves_every_resource_and_the_next_plan_is_empty(two_envs_depl
 
 @pytest.mark.terraform
 @pytest.mark.emulator
-def test_destroy_removes_everything_and_explains_the_secret(two_envs_deployed):
+def test_destroy_removes_everything_explains_the_secret_and_reports_what_it_destroyed(two_envs_deployed):
     d = two_envs_deployed
     result = d["destroy"]
     assert result.exit_code == 0, result.output
     assert "recovery window" in result.output
+    # --json: the result, last (the narration before it goes to stderr).
+    managed = sum(len(r["instances"]) for r in d["state_after_migrate"]["resources"] if r["mode"] == "managed")
+    assert json.loads(result.output[result.output.rindex('{\n  "destroyed"'):]) == {
+        "destroyed": {"resources": managed, "secret_recovery_window_days": 7}}
     obj = _client("s3", d["endpoint"]).get_object(Bucket="byoc-state-test", Key="byoc/dev/terraform.tfstate")
     assert json.loads(obj["Body"].read())["resources"] == []
     assert not (d["root"] / ".byoc" / "envs" / "dev" / "inputs.tfvars.json").exists()

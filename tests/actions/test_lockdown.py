@@ -50,7 +50,7 @@ def test_lockdown_retries_while_aws_rejects_a_new_role_as_principal(capsys):
 
     lockdown.retry_on_propagation(attempt, sleep=sleeps.append)
     assert len(calls) == 3 and sleeps == [5, 10]
-    assert capsys.readouterr().out.count("IAM propagation") == 2
+    assert capsys.readouterr().err.count("IAM propagation") == 2  # narration: stderr
 
 
 def test_lockdown_does_not_retry_other_failures():

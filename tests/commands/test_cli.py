@@ -88,7 +88,7 @@ def test_deploy_refuses_private_subnets_outside_the_vpc_naming_the_field_and_the
                                  "--private-subnet-cidrs", "10.9.1.0/24,10.9.2.0/24"])
     assert result.exit_code == 2, result.output
     line = one_line_error(result)
-    assert line.startswith("byoc: error: private_subnet_cidrs:") and "must lie inside vpc_cidr" in line, line
+    assert line.startswith("byoc: error: --private-subnet-cidrs:") and "must lie inside vpc_cidr" in line, line
     assert project_untouched(empty_project)
 
 

@@ -322,7 +322,8 @@ def test_bad_input_is_one_line_with_exit_code_2(project):
     result = invoke("-C", str(project))
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("byoc: error: task_cpu:"), result.output
+    assert len(lines) == 1 and lines[0].startswith(  # the key, and the file it is in
+        f"byoc: error: byoc.toml key task_cpu ({project / 'byoc.toml'}): task_cpu must be"), result.output
     assert "Traceback" not in result.output
 
 
