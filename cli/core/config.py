@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.core.errors import ByocError, InputError
+from constructs_lib.catalog import READERS_INPUT, SECRET_VERSION_INPUT
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, backend_from_config
 from stacks.field_errors import FieldError
@@ -311,11 +312,18 @@ def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return values
 
 
+#: Inputs a command owns after the first deploy (lockdown: the readers; secret put/rollback: the key
+#: version): a deploy keeps their saved value unless told otherwise.
+OWNED_INPUTS = (READERS_INPUT, SECRET_VERSION_INPUT)
+
+
 def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] | None = None) -> dict[str, Any]:
     """Defaults < byoc.toml < BYOC_* environment < flags; then validated as a whole.
 
-    ``app_reader_principal_arns`` is owned by ``byoc lockdown``: unless set explicitly, a new
-    deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
+    ``app_reader_principal_arns`` is owned by ``byoc lockdown`` and ``secret_version_id`` by
+    ``byoc secret put`` / ``rollback``: unless set explicitly, a new deploy keeps the value of the
+    last deploy, so re-deploying never silently unlocks the secret, nor moves the tasks to another
+    key (an empty pin would make them read AWSCURRENT: a new revision, with whatever value that is).
     ``explicit``, when given, receives the names the user set (not defaults).
     """
     values: dict[str, Any] = dict(defaults())
@@ -328,11 +336,11 @@ def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] |
     values.update(from_flags)
     if explicit is not None:
         explicit.update(from_file, from_env, from_flags)
-    readers = "app_reader_principal_arns"
-    if readers not in from_file and readers not in from_env and readers not in from_flags:
-        saved = project.saved_inputs() or {}
-        if saved.get(readers):
-            values[readers] = saved[readers]
+    for owned in OWNED_INPUTS:
+        if owned not in from_file and owned not in from_env and owned not in from_flags:
+            saved = project.saved_inputs() or {}
+            if saved.get(owned):
+                values[owned] = saved[owned]
     check(values)
     return values
 
