@@ -406,7 +406,9 @@ def test_live_explains_the_stopped_tasks_of_a_failing_deployment(deployed_stack,
             deploymentConfiguration={**config, "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
         )["service"]["deployments"][0]["id"]
         for _ in range(60):  # until a task of the new deployment has stopped
-            if ecs.list_tasks(cluster=cluster, startedBy=primary, desiredStatus="STOPPED")["taskArns"]:
+            # (startedBy must be ListTasks' only filter, and then lists running tasks only)
+            stopped = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]
+            if any(t["startedBy"] == primary for t in ecs.describe_tasks(cluster=cluster, tasks=stopped[:100])["tasks"]):
                 break
             time.sleep(0.5)
         code, failed, report = deployed_stack.doctor()
