@@ -371,3 +371,20 @@ def project_inputs(project: Project) -> tuple[dict[str, Any], str]:
         if not str(exc).startswith("container_image"):
             raise
     return resolve(project, {"container_image": PLACEHOLDER_IMAGE}), source
+
+
+def deploy_command(project: Project, values: dict[str, Any]) -> str:
+    """``byoc deploy`` as this project must be re-deployed from the shell: with the
+    environment and, unless byoc.toml or BYOC_CONTAINER_IMAGE gives it, the image of the last
+    deploy (``container_image`` is required and a deploy reads no saved inputs but the owned
+    ones). For the one command a message tells to run."""
+    words = ["byoc deploy"]
+    if project.env:
+        words.append(f"--env {project.env}")
+    try:
+        configured = "container_image" in load_config_file(project.config_file, project.env)
+    except InputError:
+        configured = False
+    if not configured and ENV_PREFIX + "CONTAINER_IMAGE" not in os.environ and values.get("container_image"):
+        words.append(f"--container-image {values['container_image']}")
+    return " ".join(words)

@@ -117,7 +117,10 @@ def patch_responses() -> None:
                                             params["desiredStatus"])
         return ActionResult(ecs_reads.list_tasks_page(tasks, {k: v for k, v in params.items() if v is not None}))
 
-    add_route(ecs_reads.throttled, gap=4)
+    def throttled(environ):
+        return ecs_reads.throttled(environ, ecs_tasks.take_throttled_read)
+
+    add_route(throttled, gap=4)
 
 
 def patch_models() -> None:

@@ -135,15 +135,15 @@ def _history(backend, service) -> list[str]:
     return arns
 
 
-def throttled(environ: dict):
-    """ECS's ThrottlingException for a read while a throttling burst lasts, else None."""
-    from cli.emulator import ecs_tasks
+def throttled(environ: dict, take_throttled_read) -> Any:
+    """ECS's ThrottlingException for a read while a throttling burst lasts (``take_throttled_read``:
+    the task model's switch says whether this read is one of the burst), else None."""
     from cli.emulator.patching import signed_for
     from cli.emulator.requests import refused
 
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if not signed_for(environ, "ecs") or target.rsplit(".", 1)[-1] not in READS:
         return None
-    if not ecs_tasks.take_throttled_read():
+    if not take_throttled_read():
         return None
     return refused("The request was denied due to request throttling.", code="ThrottlingException")

@@ -139,6 +139,8 @@ def set_faults(changes: dict[str, str | None]) -> dict[str, str]:
             _faults[name] = value
             if value == "rejects-new-keys":
                 _armed[name] = _stored_versions()
+            elif value == "exits-once":
+                _armed[name] = time.monotonic()  # only a task started from now on
             elif name == "throttling":
                 _armed[name] = THROTTLED_READS
         return dict(_faults)
@@ -409,7 +411,7 @@ def _advance(backend, service, model: _Service, task, clock: float) -> None:
             if failing else ("healthy", None, None)
         for group in task._byoc_target_groups:
             group._byoc_health[task._byoc_ip] = state
-        if fault.get("app") in ("exits", "exits-once"):
+        if fault.get("app") == "exits" or (fault.get("app") == "exits-once" and _started_since_switch(task)):
             if fault.get("app") == "exits-once":
                 set_faults({"app": None})
             for container in task.containers:
@@ -420,6 +422,12 @@ def _advance(backend, service, model: _Service, task, clock: float) -> None:
         groups = ", ".join(g.arn for g in task._byoc_target_groups)
         _failed(backend, service, model, task, "ServiceSchedulerInitiated",
                 f"Task failed ELB health checks in (target-group {groups})")
+
+
+def _started_since_switch(task) -> bool:
+    with _lock:
+        switched = _armed.get("app")
+    return isinstance(switched, float) and task._byoc_started >= switched
 
 
 def _key_rejected(task) -> bool:
