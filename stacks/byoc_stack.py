@@ -178,6 +178,9 @@ class ByocStack(TerraformStack):
             "kms_key_arn": (encryption.key.arn, "ARN of the customer-managed KMS key encrypting the secret."),
             "ecs_cluster_name": (cluster.cluster.name, "Name of the ECS cluster."),
             "ecs_service_name": (service.service.name, "Name of the ECS service."),
+            "ecs_task_definition_arn": (task.task_definition.arn,
+                                        "ARN of the task definition revision Terraform registered last: what the "
+                                        "service should run (ECS's circuit breaker may have rolled it back)."),
             "pinecone_byoc_role_arn": (f"${{one({trust.role.fqn}[*].arn)}}",
                                        "ARN of the Pinecone BYOC trust role, or null when not enabled."),
             "alarm_topic_arn": (alarms.topic_arn, "ARN of the SNS topic the alarms notify (created or existing), "

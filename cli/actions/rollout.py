@@ -24,8 +24,8 @@ from cli.core.aws import AwsTarget, aws_error, aws_errors
 from cli.core.config import check, deploy_command
 from cli.core.errors import half_done
 from cli.core.session import Session, say
-from cli.observers.service import (WAIT_TIMEOUT_SECONDS, ServiceState, primary_deployment, revision, service_state,
-                                   wait_for_rollout)
+from cli.observers.service import (WAIT_TIMEOUT_SECONDS, ServiceState, latest_revision, primary_deployment, revision,
+                                   service_state, wait_for_rollout)
 from constructs_lib.catalog import SECRET_VERSION_INPUT
 from stacks.inputs import defaults
 
@@ -108,11 +108,10 @@ def pin_key(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], ver
             ecs = target.client("ecs")
             if starting:
                 ecs.update_service(cluster=cluster, service=service, desiredCount=desired_within_scaling(values))
-            # The family's latest ACTIVE revision: the one Terraform just registered and put on the service.
-            latest = ecs.describe_task_definition(taskDefinition=values["app_name"])["taskDefinition"][
-                "taskDefinitionArn"]
         except aws_errors() as exc:
-            raise aws_error(exc, "starting the service's new revision") from None
+            raise aws_error(exc, "starting the service's tasks") from None
+        # The revision Terraform registered (its output; a state from before it: the family's latest).
+        latest = s.outputs().get("ecs_task_definition_arn") or latest_revision(target, values["app_name"])
         if summary.empty and not starting:
             state = service_state(target, cluster, service)
             say(f"No new deployment: {revision(latest)} already reads key version {version}"

@@ -18,7 +18,7 @@ import json
 from cli.actions.rollout import RollOptions, pin_key
 from cli.core.aws import aws_error, aws_errors
 from cli.core.config import deploy_command
-from cli.core.errors import ByocError, InputError
+from cli.core.errors import ByocError, InputError, half_done
 from cli.core.session import Deployment, Session, say
 from cli.observers.secret import CURRENT, secret_state
 from constructs_lib.catalog import SECRET_JSON_KEY
@@ -91,9 +91,14 @@ def _prepared(s: Session, d: Deployment, options: RollOptions):
     return s.prepare(d.region)
 
 
+def _deploy(s: Session, d: Deployment, version: str) -> str:
+    """The one command that deploys key ``version``."""
+    return f"`{deploy_command(s.project, d.values)} --secret-version-id {version}`"
+
+
 def _not_deployed(s: Session, d: Deployment, version: str) -> None:
     say(f"Not deployed (--no-restart): the service's tasks go on reading the key version their task definition pins; "
-        f"deploy this one with `{deploy_command(s.project, d.values)} --secret-version-id {version}`.")
+        f"deploy this one with {_deploy(s, d, version)}.")
 
 
 def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> str:
@@ -110,12 +115,13 @@ def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> 
     except aws_errors() as exc:
         raise aws_error(exc, "storing the secret value") from None
     version = resp.get("VersionId", "?")
-    say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
-    if tf is None:
-        _not_deployed(s, d, version)
-        return version
-    pin_key(s, tf, d.values, d.outputs, version, options, why="they read the new key",
-            done=f"the new key was stored as version {version} (AWSCURRENT)")
+    done = f"the new key was stored as version {version} (AWSCURRENT)"
+    with half_done(f"{done}; the service does not read it yet", _deploy(s, d, version)):
+        say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+        if tf is None:
+            _not_deployed(s, d, version)
+            return version
+        pin_key(s, tf, d.values, d.outputs, version, options, why="they read the new key", done=done)
     return version
 
 
@@ -137,10 +143,11 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
             SecretId=arn, VersionStage=CURRENT, MoveToVersionId=previous, RemoveFromVersionId=current)
     except aws_errors() as exc:
         raise aws_error(exc, "making the previous version current") from None
-    say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
-    if tf is None:
-        _not_deployed(s, d, previous)
-        return previous
-    pin_key(s, tf, d.values, d.outputs, previous, options, why="they read the previous key",
-            done=f"version {previous} was made AWSCURRENT again")
+    done = f"version {previous} was made AWSCURRENT again"
+    with half_done(f"{done}; the service does not read it yet", _deploy(s, d, previous)):
+        say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
+        if tf is None:
+            _not_deployed(s, d, previous)
+            return previous
+        pin_key(s, tf, d.values, d.outputs, previous, options, why="they read the previous key", done=done)
     return previous

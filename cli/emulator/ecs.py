@@ -12,7 +12,7 @@ ListTasks, DescribeTasks); moto's own state machine never moves the model's task
 (``Task.advance``). moto's ``ListTasks`` ignores ``serviceName``; the filter is applied here.
 The reads answer as the API reference documents them (``ecs_reads``): ListTasks in pages of at
 most 100 with ``nextToken`` and ``startedBy`` as its only filter, DescribeTasks for at most 100
-tasks, and, when switched on, a new deployment not yet listed (eventual consistency), a
+tasks, DescribeTaskDefinition by family alone with the latest ACTIVE revision, and, when switched on, a new deployment not yet listed (eventual consistency), a
 crash-looping hour of stopped tasks, a throttling burst.
 The rest of gap 4's wiring sits with the service it touches: target health in elbv2.py, the
 tasks' network interfaces in ec2.py.
@@ -27,6 +27,8 @@ AWS documentation followed (Amazon ECS API Reference):
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
 - DescribeTasks (up to 100 tasks),
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+- DescribeTaskDefinition ("if a revision isn't specified, the latest ACTIVE revision is used"),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTaskDefinition.html
 The task model's own sources: ecs_tasks.py; the reads': ecs_reads.py.
 """
 
@@ -137,6 +139,19 @@ def patch_models() -> None:
             name = service_name.rsplit("/", 1)[-1]
             found = [t for t in found if t.group == f"service:{name}"]
         return found
+
+    original_describe_task_definition = EC2ContainerServiceBackend.describe_task_definition
+
+    @replace(EC2ContainerServiceBackend, "describe_task_definition", gap=4)
+    def describe_task_definition(self, task_definition_str):
+        # By family alone, "the latest ACTIVE revision is used" (DescribeTaskDefinition); moto's
+        # is the latest of any status, a deregistered one too.
+        name = task_definition_str.split("/")[-1]
+        if ":" not in name and name in self.task_definitions:
+            active = [r for r, d in self.task_definitions[name].items() if d.status == "ACTIVE"]
+            if active:
+                return self.task_definitions[name][max(active)]
+        return original_describe_task_definition(self, task_definition_str)
 
     # The model's tasks are moved on by the model only (ecs_tasks sets their _transitions to []).
     original_advance = Task.advance

@@ -61,7 +61,8 @@ TABLE: tuple[Gap, ...] = (
         "(cli/emulator/ecs_reads.py): a new deployment missing from the next DescribeServices reads (eventual "
         "consistency), a crash-looping hour of 120 stopped tasks (more than one ListTasks page), a throttling "
         "burst. ListTasks filters by serviceName, pages (100 a page, oldest first, nextToken) and takes startedBy "
-        "only alone; DescribeTasks takes at most 100 tasks.",
+        "only alone; DescribeTasks takes at most 100 tasks; DescribeTaskDefinition by family alone answers the latest "
+        "ACTIVE revision (moto: the latest of any status).",
         ("ecs", "elbv2", "ec2")),
     Gap(5, "EC2",
         "(found here, 5.2.5) A security group rule that references another group loses its description, so every "

@@ -113,6 +113,17 @@ def active_service(ecs, cluster: str, service: str) -> dict | None:
     return found[0] if found and found[0].get("status") == "ACTIVE" else None
 
 
+def latest_revision(target: AwsTarget, family: str) -> str:
+    """The ARN of the family's newest ACTIVE revision — after an apply, the one Terraform put on
+    the service (DescribeTaskDefinition: "if a revision isn't specified, the latest ACTIVE
+    revision is used")."""
+    try:
+        return target.client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"][
+            "taskDefinitionArn"]
+    except aws_errors() as exc:
+        raise aws_error(exc, f"reading the task definition {family}") from None
+
+
 def primary_deployment(service: dict) -> dict | None:
     """The deployment ECS is moving the service to (``status`` PRIMARY): the newest one."""
     return next((d for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), None)

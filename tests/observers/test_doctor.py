@@ -23,6 +23,7 @@ from cli.observers.doctor.static import static_checks
 from cli.core.aws import AwsTarget
 from cli.observers.service import wait_for_rollout
 from cli.main import app
+from tfrun import stopped_of
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 
@@ -406,9 +407,7 @@ def test_live_explains_the_stopped_tasks_of_a_failing_deployment(deployed_stack,
             deploymentConfiguration={**config, "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
         )["service"]["deployments"][0]["id"]
         for _ in range(60):  # until a task of the new deployment has stopped
-            # (startedBy must be ListTasks' only filter, and then lists running tasks only)
-            stopped = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]
-            if any(t["startedBy"] == primary for t in ecs.describe_tasks(cluster=cluster, tasks=stopped[:100])["tasks"]):
+            if stopped_of(ecs, cluster, name, primary):
                 break
             time.sleep(0.5)
         code, failed, report = deployed_stack.doctor()
