@@ -84,8 +84,8 @@ def pin_key(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], ver
             *, done: str, why: str) -> ServiceState | None:
     """Pin the task definition to key ``version`` (Terraform, plan summary shown) and follow the
     deployment of the new revision. A service phase one left at zero tasks is started too
-    (start_tasks = true, then its desired count, which Terraform leaves to the autoscaler).
-    ``done``: what the caller changed already (for an interruption to say)."""
+    (start_tasks = true, then a deployment with its desired count, which Terraform leaves to the
+    autoscaler). ``done``: what the caller changed already (for an interruption to say)."""
     region = values["aws_region"]
     cluster, service = outputs.get("ecs_cluster_name"), outputs.get("ecs_service_name")
     values = {**values, SECRET_VERSION_INPUT: version}
@@ -104,24 +104,24 @@ def pin_key(s: Session, tf, values: dict[str, Any], outputs: dict[str, Any], ver
         return None
     with half_done(f"{done}; the task definition reads it and ECS is rolling it out", "`byoc status` shows how the "
                    "rollout ends (ECS goes on)"):
-        try:
-            ecs = target.client("ecs")
-            if starting:
-                ecs.update_service(cluster=cluster, service=service, desiredCount=desired_within_scaling(values))
-        except aws_errors() as exc:
-            raise aws_error(exc, "starting the service's tasks") from None
         # The revision Terraform registered (its output; a state from before it: the family's latest).
         latest = s.outputs().get("ecs_task_definition_arn") or latest_revision(target, values["app_name"])
-        if summary.empty and not starting:
+        deployment = None
+        if starting:
+            # Terraform's update found the service at zero tasks: that deployment completed with none.
+            # A deployment with the desired count is one ECS's circuit breaker judges.
+            deployment = start_deployment(target, cluster, service, desired_within_scaling(values))
+        elif summary.empty:
             state = service_state(target, cluster, service)
             say(f"No new deployment: {revision(latest)} already reads key version {version}"
                 + (f"; service: {state.line()}." if state else "."))
             return state
-        say(f"New tasks are starting ({why}): {revision(latest)}, key version {version}.")
+        say(f"New tasks are starting ({why}): {revision(latest)}, key version {version}"
+            + (f", deployment {deployment}." if deployment else "."))
         if not options.wait:
             say("Not waiting (--no-wait): follow it with `byoc status`.")
             return None
-        state = wait_for_rollout(target, cluster, service, say=say, timeout=options.timeout, task_definition=latest,
-                                 sleep=s.sleep)
+        state = wait_for_rollout(target, cluster, service, say=say, timeout=options.timeout, sleep=s.sleep,
+                                 deployment_id=deployment, task_definition=None if deployment else latest)
     say(f"Service: {state.line()}.")
     return state

@@ -17,11 +17,11 @@ import json
 
 from cli.actions.rollout import RollOptions, pin_key
 from cli.core.aws import aws_error, aws_errors
-from cli.core.config import deploy_command
+from cli.core.config import check, deploy_command
 from cli.core.errors import ByocError, InputError, half_done
 from cli.core.session import Deployment, Session, say
 from cli.observers.secret import CURRENT, secret_state
-from constructs_lib.catalog import SECRET_JSON_KEY
+from constructs_lib.catalog import SECRET_JSON_KEY, SECRET_VERSION_INPUT
 
 
 #: Secrets Manager's limit on a SecretString (the stored JSON document, not only the key).
@@ -83,11 +83,16 @@ def _writable(d: Deployment, arn: str) -> None:
         raise ByocError(f"nothing was stored: {why}: {fix}.")
 
 
-def _prepared(s: Session, d: Deployment, options: RollOptions):
-    """Terraform ready for the roll (synth, init and every check ``prepare`` makes), or None when
-    the service is not to be rolled."""
+def _prepared(s: Session, d: Deployment, options: RollOptions, version: str | None = None):
+    """Terraform ready for the roll (the inputs it will apply checked, then synth, init and every
+    check ``prepare`` makes), or None when the service is not to be rolled. ``version``: the key
+    version to pin, when known before the change (a stored one's id is AWS's own)."""
     if not options.restart or not d.outputs.get("ecs_service_name"):
         return None
+    pinned = {**d.values, "start_tasks": True}
+    if version is not None:
+        pinned[SECRET_VERSION_INPUT] = version
+    check(pinned)
     return s.prepare(d.region)
 
 
@@ -137,7 +142,7 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
         raise ByocError("the secret has no previous version to go back to (AWSPREVIOUS): store the right key with "
                         "`byoc secret put`.")
     _writable(d, arn)
-    tf = _prepared(s, d, options)
+    tf = _prepared(s, d, options, previous)
     try:  # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves
         d.target.client("secretsmanager").update_secret_version_stage(
             SecretId=arn, VersionStage=CURRENT, MoveToVersionId=previous, RemoveFromVersionId=current)
