@@ -29,18 +29,42 @@ def secret_name(app_name: str) -> str:
     return f"{app_name}/{SECRET_JSON_KEY}"
 
 
-def value_from(secret_arn: str, json_key: str = SECRET_JSON_KEY) -> str:
-    """ECS's ``valueFrom`` for one JSON key of the secret: ``<arn>:<key>::`` (version stage and id
-    empty: AWSCURRENT). Without the ``:<key>::`` suffix ECS injects the whole JSON document
-    instead of the key (the fix doc's second root cause). ``secret_arn`` may be a Terraform
-    reference; the stack, doctor and the tests all build the shape here."""
-    return f"{secret_arn}:{json_key}::"
+def value_from(secret_arn: str, json_key: str = SECRET_JSON_KEY, version_id: str = "") -> str:
+    """ECS's ``valueFrom`` for one JSON key of the secret: ``<arn>:<key>::<version-id>`` (version
+    stage empty; version id empty: AWSCURRENT at each task start). Without the ``:<key>::``
+    suffix ECS injects the whole JSON document instead of the key (the fix doc's second root
+    cause). ``secret_arn`` and ``version_id`` may be Terraform references; the stack, doctor and
+    the tests all build the shape here.
+
+    A version id pins the key (ECS Developer Guide, "Pass Secrets Manager secrets through Amazon
+    ECS environment variables": ``arn:...:secret:name:json-key:version-stage:version-id``, one of
+    stage or id): a key change is then a new task definition revision, so ECS's circuit breaker,
+    which rolls a failed deployment back to the previous revision, also goes back to the previous
+    key. Read by AWSCURRENT instead, the previous revision would read the new key too."""
+    return f"{secret_arn}:{json_key}::{version_id}"
+
+
+def split_value_from(text: str) -> tuple[str, str, str, str] | None:
+    """(secret ARN, JSON key, version stage, version id) of a Secrets Manager ``valueFrom`` with the
+    JSON-key suffix (``arn:<partition>:secretsmanager:<region>:<account>:secret:<name>`` plus
+    ``:<key>:<stage>:<id>``); None for any other shape (a bare ARN, an SSM parameter)."""
+    parts = text.split(":")
+    if len(parts) != 10 or parts[0] != "arn" or parts[2] != "secretsmanager" or parts[5] != "secret":
+        return None
+    return ":".join(parts[:7]), parts[7], parts[8], parts[9]
 
 
 #: The one action the secret policy restricts, and what the roles' read grant allows.
 SECRET_READ_ACTION = "secretsmanager:GetSecretValue"
 #: The input ``byoc lockdown`` owns: the principals the secret policy lets read.
 READERS_INPUT = "app_reader_principal_arns"
+#: The input ``byoc secret put`` and ``byoc secret rollback`` own: the secret version the tasks
+#: read (empty: AWSCURRENT, what plain terraform and the seed's flow use).
+SECRET_VERSION_INPUT = "secret_version_id"
+#: A Secrets Manager version id as byoc pins it: 32-64 characters (the API reference's length of
+#: ``VersionId`` and ``ClientRequestToken``; AWS generates UUIDs). Letters, digits, '-' and '_'
+#: only, because ``valueFrom`` is split at ':'. Written without backslashes: it is HCL too.
+SECRET_VERSION_ID_RE = r"^[A-Za-z0-9_-]{32,64}$"
 
 
 def secretsmanager_via(region: str) -> str:

@@ -86,13 +86,14 @@ class PineconeSecret(Construct):
             self, "pinecone_policy", secret_arn=self.secret.arn, block_public_policy=True,
             policy=Token.as_string(Fn.conditional(locked, locked_doc.json, open_doc.json)))
 
-    def value_from(self, json_key: str = SECRET_JSON_KEY) -> str:
-        """The ECS ``valueFrom`` for one JSON key of this secret: ``<arn>:<key>::``.
+    def value_from(self, json_key: str = SECRET_JSON_KEY, version_id: str = "") -> str:
+        """The ECS ``valueFrom`` for one JSON key of this secret: ``<arn>:<key>::<version-id>``
+        (``version_id`` empty: AWSCURRENT; see ``catalog.value_from`` for why byoc pins it).
 
         Without the ``:<key>::`` suffix ECS injects the whole JSON document instead of the key
         (the fix doc's second root cause); building it here means it cannot be left off.
         """
-        return value_from(self.secret.arn, json_key)
+        return value_from(self.secret.arn, json_key, version_id)
 
     def grant_read(self, role: IamRole, id: str) -> IamRolePolicyAttachment:
         """Let ``role`` read this secret: GetSecretValue on it and kms:Decrypt on its key, only

@@ -1,7 +1,16 @@
 """task_definition.tf: the Fargate task definition; PINECONE_API_KEY is injected at start.
 
 The container gets the key through ECS ``secrets`` (fetched by the execution role at task
-start), never as a plain environment value, so no Terraform attribute ever holds it.
+start), never as a plain environment value, so no Terraform attribute ever holds it. The
+``secret_version_id`` input pins which version of the secret it reads (``byoc secret put`` and
+``rollback`` set it; empty: AWSCURRENT), so a new key is a new revision, and ECS's circuit
+breaker, rolling a failed deployment back to the previous revision, goes back to the previous
+key as well (``catalog.value_from``).
+
+Old revisions stay registered (``skip_destroy``): a revision Terraform replaces would otherwise
+be deregistered, and the ECS API reference (DeregisterTaskDefinition) says an existing service
+cannot be updated to reference an INACTIVE revision — the revision a rollback returns to, by ECS
+or by hand (`aws ecs update-service --task-definition <family>:<n>`), must stay ACTIVE.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ class AppTaskDefinitionProps:
     read_only_root_filesystem: bool
     #: The ``pinecone_environment`` variable: the container's PINECONE_ENVIRONMENT, or "" (not set).
     pinecone_environment: str = ""
+    #: The ``secret_version_id`` variable: the secret version the container reads ("" = AWSCURRENT).
+    secret_version_id: str = ""
 
 
 #: The container's plain environment variable for ``pinecone_environment``.
@@ -62,8 +73,10 @@ class AppTaskDefinition(Construct):
             # An intruder cannot change the image's files; the app writes to /tmp only.
             "readonlyRootFilesystem": props.read_only_root_filesystem,
             "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}],
-            # valueFrom = "<secret arn>:PINECONE_API_KEY::" (JSON key, latest version).
-            "secrets": [{"name": SECRET_JSON_KEY, "valueFrom": props.secret.value_from(SECRET_JSON_KEY)}],
+            # valueFrom = "<secret arn>:PINECONE_API_KEY::<version id>" (JSON key; the pinned
+            # version, or AWSCURRENT when the id is empty).
+            "secrets": [{"name": SECRET_JSON_KEY,
+                         "valueFrom": props.secret.value_from(SECRET_JSON_KEY, props.secret_version_id)}],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -80,6 +93,8 @@ class AppTaskDefinition(Construct):
             runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
             container_definitions=Fn.jsonencode([self._with_environment(container, props.pinecone_environment)]),
             volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
+            # The previous revision is what a rollback returns to: it stays ACTIVE (module docstring).
+            skip_destroy=True,
             tags={"Name": f"{props.app_name}-task"})
 
     def _with_environment(self, container: dict, pinecone_environment: str):

@@ -14,7 +14,7 @@ from constructs import Construct
 from constructs_lib.alarms import Alarms, AlarmsProps, alarm_topic_name
 from constructs_lib.alb_internal import InternalAlb, InternalAlbProps
 from constructs_lib.autoscaling import CpuAutoscaling, CpuAutoscalingProps
-from constructs_lib.catalog import MANAGED_BY_TAG, PROJECT_TAG, READERS_INPUT
+from constructs_lib.catalog import MANAGED_BY_TAG, PROJECT_TAG, READERS_INPUT, SECRET_VERSION_INPUT
 from constructs_lib.dns_private import PrivateDns, PrivateDnsProps
 from constructs_lib.ecs_cluster import Cluster, ClusterProps
 from constructs_lib.endpoints_secrets import SecretEndpoints, SecretEndpointsProps
@@ -122,7 +122,8 @@ class ByocStack(TerraformStack):
             cpu=v["task_cpu"].number_value, memory=v["task_memory"].number_value,
             execution_role=roles.execution_role, task_role=roles.task_role, secret=secret, log_group=logs.group,
             read_only_root_filesystem=v["container_read_only_root_filesystem"].boolean_value,
-            pinecone_environment=v["pinecone_environment"].string_value))
+            pinecone_environment=v["pinecone_environment"].string_value,
+            secret_version_id=v[SECRET_VERSION_INPUT].string_value))
         # start_tasks = false (phase one, while the secret has no value): no task may start, neither
         # the service's own nor the autoscaler's; every one would stop with ResourceInitializationError.
         start_tasks = v["start_tasks"].boolean_value
@@ -177,6 +178,9 @@ class ByocStack(TerraformStack):
             "kms_key_arn": (encryption.key.arn, "ARN of the customer-managed KMS key encrypting the secret."),
             "ecs_cluster_name": (cluster.cluster.name, "Name of the ECS cluster."),
             "ecs_service_name": (service.service.name, "Name of the ECS service."),
+            "ecs_task_definition_arn": (task.task_definition.arn,
+                                        "ARN of the task definition revision Terraform registered last: what the "
+                                        "service should run (ECS's circuit breaker may have rolled it back)."),
             "pinecone_byoc_role_arn": (f"${{one({trust.role.fqn}[*].arn)}}",
                                        "ARN of the Pinecone BYOC trust role, or null when not enabled."),
             "alarm_topic_arn": (alarms.topic_arn, "ARN of the SNS topic the alarms notify (created or existing), "

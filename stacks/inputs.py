@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from constructs_lib.catalog import PINECONE_PRIVATELINK, READERS_INPUT, REUSABLE_ENDPOINTS
+from constructs_lib.catalog import (PINECONE_PRIVATELINK, READERS_INPUT, REUSABLE_ENDPOINTS, SECRET_VERSION_ID_RE,
+                                   SECRET_VERSION_INPUT)
 from stacks.field_errors import FieldError
 
 # Valid Fargate task sizes (Linux), task CPU units -> allowed memory MiB.
@@ -492,6 +493,23 @@ INPUTS += (
           checks=(_pattern("pinecone_environment", PINECONE_ENVIRONMENT_RE,
                            "pinecone_environment must be a Pinecone environment name such as us-east-1-aws "
                            "(a-z, 0-9, '.' and '-'), or empty."),)),
+)
+
+
+# --- The key version the tasks read (issue 23) -------------------------------------------------
+INPUTS += (
+    Input(SECRET_VERSION_INPUT, "string",
+          "The version of the PINECONE_API_KEY secret the tasks read (a Secrets Manager VersionId): byoc secret put "
+          "and byoc secret rollback pin it, so that a key change is a new task definition revision and ECS's "
+          "circuit breaker, rolling a failed deployment back to the previous revision, returns to the previous key "
+          "too. Empty = AWSCURRENT at each task start (the seed's flow: put-secret-value, then a new deployment).",
+          default="",
+          # The empty alternative outside the pattern: RE2 and Python read "(...)?" alike, but
+          # a message that names both cases is clearer.
+          checks=((f'var.{SECRET_VERSION_INPUT} == "" || can(regex("{SECRET_VERSION_ID_RE}", var.{SECRET_VERSION_INPUT}))',
+                   lambda v, values: v == "" or _matches(SECRET_VERSION_ID_RE)(v, values),
+                   f"{SECRET_VERSION_INPUT} must be empty (the tasks read AWSCURRENT) or a Secrets Manager version ID: "
+                   "32-64 letters, digits, '-' or '_' (`aws secretsmanager list-secret-version-ids` lists them)."),)),
 )
 
 

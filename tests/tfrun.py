@@ -44,3 +44,12 @@ def variables_only(stack_json: dict, folder: Path) -> Path:
     (folder / "main.tf.json").write_text(json.dumps(doc, indent=2))
     terraform(folder, {}, "init", "-input=false", "-no-color", "-backend=false")
     return folder
+
+
+def stopped_of(ecs, cluster: str, service: str, deployment: str) -> list[dict]:
+    """The stopped tasks of one deployment: by service, every page (ListTasks takes startedBy only
+    as its one filter, and pages), described 100 at a time."""
+    arns = [a for page in ecs.get_paginator("list_tasks").paginate(cluster=cluster, serviceName=service,
+                                                                   desiredStatus="STOPPED") for a in page["taskArns"]]
+    tasks = [t for i in range(0, len(arns), 100) for t in ecs.describe_tasks(cluster=cluster, tasks=arns[i:i + 100])["tasks"]]
+    return [t for t in tasks if t["startedBy"] == deployment]

@@ -12,13 +12,13 @@ from typing import Any
 
 from cli.actions.policy_check import plan_validated
 from cli.actions.rollout import RollOptions
-from cli.core.errors import ByocError
+from cli.core.errors import ByocError, InputError
 from cli.core.session import Session, print_outputs, say
 from cli.core.terraform import Terraform
 from cli.observers import existing_vpc
-from cli.observers.secret import secret_state
-from cli.observers.service import wait_for_rollout
-from constructs_lib.catalog import READERS_INPUT, secret_name
+from cli.observers.secret import has_version, secret_state
+from cli.observers.service import latest_revision, wait_for_rollout
+from constructs_lib.catalog import READERS_INPUT, SECRET_VERSION_INPUT, secret_name
 
 
 def network_warnings(values: dict[str, Any]) -> list[str]:
@@ -61,6 +61,11 @@ def deploy_values(s: Session, values: dict[str, Any], *, start_tasks_set: bool) 
         # scheduled for deletion; and a deploy must not scale the service to zero over it.
         why, fix = secret.problem(name)
         raise ByocError(f"nothing was changed: {why}: {fix}, then run `byoc deploy` again.")
+    pin = values.get(SECRET_VERSION_INPUT)
+    if pin and secret.exists and not has_version(s.target(values["aws_region"]), name, pin):
+        raise InputError(f"{SECRET_VERSION_INPUT}: the secret {name} has no version {pin}; give one it holds "
+                         f"(`aws secretsmanager list-secret-version-ids --secret-id {name}`), or store a new key with "
+                         "`byoc secret put`.")
     if not start_tasks_set and not secret.usable:
         values = {**values, "start_tasks": False}
     return values, tf
@@ -97,7 +102,9 @@ def deploy(s: Session, values: dict[str, Any], *, auto_approve: bool, options: R
     elif options.wait and outputs.get("ecs_service_name"):
         say("Waiting for the service's tasks to run and pass the load balancer's health checks (--no-wait to skip) ...")
         state = wait_for_rollout(s.target(values["aws_region"]), outputs["ecs_cluster_name"],
-                                 outputs["ecs_service_name"], say=say, timeout=options.timeout, sleep=s.sleep)
+                                 outputs["ecs_service_name"], say=say, timeout=options.timeout, sleep=s.sleep,
+                                 task_definition=outputs.get("ecs_task_definition_arn")
+                                 or latest_revision(s.target(values["aws_region"]), values["app_name"]))
         say(f"Service: {state.line()}.")
     if not values.get(READERS_INPUT):
         say("")

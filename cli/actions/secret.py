@@ -1,21 +1,27 @@
 """``byoc secret put`` / ``rollback``: the API key into the secret, out of band — never through
-Terraform, argv or any output — and the service's tasks rolled so that they read it.
+Terraform, argv or any output — and the service's tasks moved onto it.
 
 ECS injects a secret only when a task starts ("you must launch a new task or force a new
-deployment"), so storing a value is half the job: both commands then start a new deployment and
-wait for its tasks (``cli/actions/rollout.py``).
+deployment"), so storing a value is half the job: both commands then pin the task definition to
+the new version (a new revision: ECS's circuit breaker, if the new tasks fail, rolls back to the
+previous revision and so to the previous key) and wait for its tasks (``cli/actions/rollout.py``).
+
+Everything the roll needs is checked before the value is stored (the deployment, credentials,
+the secret not scheduled for deletion, and every check Terraform's run makes first — e.g.
+``PINECONE_API_KEY`` for byoc.toml's ``[pinecone]``), so a refusal stores nothing.
 """
 
 from __future__ import annotations
 
 import json
 
-from cli.actions.rollout import RollOptions, roll
+from cli.actions.rollout import RollOptions, pin_key
 from cli.core.aws import aws_error, aws_errors
-from cli.core.errors import ByocError, InputError
+from cli.core.config import check, deploy_command
+from cli.core.errors import ByocError, InputError, half_done
 from cli.core.session import Deployment, Session, say
 from cli.observers.secret import CURRENT, secret_state
-from constructs_lib.catalog import SECRET_JSON_KEY
+from constructs_lib.catalog import SECRET_JSON_KEY, SECRET_VERSION_INPUT
 
 
 #: Secrets Manager's limit on a SecretString (the stored JSON document, not only the key).
@@ -67,26 +73,66 @@ def _secret_arn(d: Deployment) -> str:
     return arn
 
 
+def _writable(d: Deployment, arn: str) -> None:
+    """The secret exists and is not scheduled for deletion (Secrets Manager refuses a new value
+    for such a secret, "You can't perform this operation on the secret because it was marked for
+    deletion"): said before anything is stored."""
+    state = secret_state(d.target, arn)
+    if not state.exists or state.deleted_date is not None:
+        why, fix = state.problem(arn) or ("", "")
+        raise ByocError(f"nothing was stored: {why}: {fix}.")
+
+
+def _prepared(s: Session, d: Deployment, options: RollOptions, version: str | None = None):
+    """Terraform ready for the roll (the inputs it will apply checked, then synth, init and every
+    check ``prepare`` makes), or None when the service is not to be rolled. ``version``: the key
+    version to pin, when known before the change (a stored one's id is AWS's own)."""
+    if not options.restart or not d.outputs.get("ecs_service_name"):
+        return None
+    pinned = {**d.values, "start_tasks": True}
+    if version is not None:
+        pinned[SECRET_VERSION_INPUT] = version
+    check(pinned)
+    return s.prepare(d.region)
+
+
+def _deploy(s: Session, d: Deployment, version: str) -> str:
+    """The one command that deploys key ``version``."""
+    return f"`{deploy_command(s.project, d.values)} --secret-version-id {version}`"
+
+
+def _not_deployed(s: Session, d: Deployment, version: str) -> None:
+    say(f"Not deployed (--no-restart): the service's tasks go on reading the key version their task definition pins; "
+        f"deploy this one with {_deploy(s, d, version)}.")
+
+
 def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> str:
-    """Store {"PINECONE_API_KEY": value} and roll the service; returns the new version id.
+    """Store {"PINECONE_API_KEY": value} and pin the service to it; returns the new version id.
     Never prints the value."""
     value = check_secret_value(value)
     d = s.deployed()
     arn = _secret_arn(d)
+    _writable(d, arn)
+    tf = _prepared(s, d, options)
     try:
         resp = d.target.client("secretsmanager").put_secret_value(
             SecretId=arn, SecretString=secret_document(value))
     except aws_errors() as exc:
         raise aws_error(exc, "storing the secret value") from None
     version = resp.get("VersionId", "?")
-    say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
-    roll(s, d.values, d.outputs, options, why="they read the new key")
+    done = f"the new key was stored as version {version} (AWSCURRENT)"
+    with half_done(f"{done}; the service does not read it yet", _deploy(s, d, version)):
+        say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+        if tf is None:
+            _not_deployed(s, d, version)
+            return version
+        pin_key(s, tf, d.values, d.outputs, version, options, why="they read the new key", done=done)
     return version
 
 
 def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
-    """Make the previous version current again (AWSPREVIOUS -> AWSCURRENT) and roll the service:
-    the way back from a bad key. Returns the version now current. Reads no value."""
+    """Make the previous version current again (AWSPREVIOUS -> AWSCURRENT) and pin the service to
+    it: the way back from a bad key. Returns the version now current. Reads no value."""
     d = s.deployed()
     arn = _secret_arn(d)
     state = secret_state(d.target, arn)
@@ -95,11 +141,18 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
     if previous is None or current is None:
         raise ByocError("the secret has no previous version to go back to (AWSPREVIOUS): store the right key with "
                         "`byoc secret put`.")
+    _writable(d, arn)
+    tf = _prepared(s, d, options, previous)
     try:  # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT leaves
         d.target.client("secretsmanager").update_secret_version_stage(
             SecretId=arn, VersionStage=CURRENT, MoveToVersionId=previous, RemoveFromVersionId=current)
     except aws_errors() as exc:
         raise aws_error(exc, "making the previous version current") from None
-    say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
-    roll(s, d.values, d.outputs, options, why="they read the previous key")
+    done = f"version {previous} was made AWSCURRENT again"
+    with half_done(f"{done}; the service does not read it yet", _deploy(s, d, previous)):
+        say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
+        if tf is None:
+            _not_deployed(s, d, previous)
+            return previous
+        pin_key(s, tf, d.values, d.outputs, previous, options, why="they read the previous key", done=done)
     return previous

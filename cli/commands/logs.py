@@ -24,8 +24,6 @@ def logs(project_dir: ProjectDir = Path("."), env: EnvName = None, endpoint_url:
     """Print the service's log lines (its awslogs group), oldest first; --follow for new ones."""
     seconds = parse_since(since)
     d = open_session(project_dir, "logs", endpoint_url, env=env, as_json=as_json).deployed()
-    try:
-        show_logs(d.target, d.outputs, since_seconds=seconds, follow=follow, say=typer.echo,
-                  render=json_line if as_json else text_line, note=say)
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    # Ctrl-C (130) and SIGTERM (143) end --follow through the app's error boundary, as the README says.
+    show_logs(d.target, d.outputs, since_seconds=seconds, follow=follow, say=typer.echo,
+              render=json_line if as_json else text_line, note=say)

@@ -30,15 +30,18 @@ class AwsTarget:
                 env[f"AWS_ENDPOINT_URL_{service}"] = self.endpoint_url
         return env
 
-    def client(self, service: str, *, attempts: int | None = None):
-        """A boto3 client; ``attempts`` caps retries (for calls whose failure is an answer)."""
+    def client(self, service: str, *, attempts: int | None = None, retry: bool = True):
+        """A boto3 client; ``attempts`` caps retries (for calls whose failure is an answer);
+        ``retry=False``: one attempt per call, for a caller that backs off itself (and says so)."""
         import boto3
 
         config = None
-        if attempts is not None:
+        if attempts is not None or not retry:
             from botocore.config import Config
 
-            config = Config(retries={"max_attempts": attempts, "mode": "standard"})
+            # botocore: max_attempts counts retries after the first request, total_max_attempts all.
+            config = Config(retries={"max_attempts": attempts, "mode": "standard"} if retry else
+                            {"total_max_attempts": 1, "mode": "standard"})
         return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url,
                                                                      config=config)
 

@@ -17,6 +17,20 @@ FROM_SECRETS_MANAGER = "unable to retrieve secret from asm"
 #: AWS error codes that say a policy refused: AccessDenied and AccessDeniedException.
 ACCESS_DENIED = "AccessDenied"
 
+#: ECS's words for its deployment circuit breaker, in a deployment's ``rolloutStateReason`` ("ECS
+#: deployment circuit breaker: tasks failed to start.", "ECS deployment circuit breaker: rolling
+#: back to deploymentId <id>." — the reasons of ECS's deployment state change events), and in the
+#: service's events ("rolling back to deployment <id>.").
+CIRCUIT_BREAKER = "circuit breaker"
+ROLLING_BACK = "rolling back to deployment"
+#: The error codes of a request refused for its rate (AWS SDKs and Tools Reference Guide, "Retry
+#: behavior": the throttling errors the SDKs retry with backoff).
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                              "TooManyRequestsException", "ProvisionedThroughputExceededException",
+                              "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+                              "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+                              "EC2ThrottledException"})
+
 
 #: How AWS's access-denied message names the kind of policy that refused (IAM User Guide,
 #: "Troubleshoot access denied error messages"): the secret's own policy is a resource-based one.

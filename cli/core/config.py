@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.core.errors import ByocError, InputError
+from constructs_lib.catalog import READERS_INPUT, SECRET_VERSION_INPUT
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, backend_from_config
 from stacks.field_errors import FieldError
@@ -360,11 +361,18 @@ def env_values(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return values
 
 
+#: Inputs a command owns after the first deploy (lockdown: the readers; secret put/rollback: the key
+#: version): a deploy keeps their saved value unless told otherwise.
+OWNED_INPUTS = (READERS_INPUT, SECRET_VERSION_INPUT)
+
+
 def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] | None = None) -> dict[str, Any]:
     """Defaults < byoc.toml < BYOC_* environment < flags; then validated as a whole.
 
-    ``app_reader_principal_arns`` is owned by ``byoc lockdown``: unless set explicitly, a new
-    deploy keeps the list of the last deploy, so re-deploying never silently unlocks the secret.
+    ``app_reader_principal_arns`` is owned by ``byoc lockdown`` and ``secret_version_id`` by
+    ``byoc secret put`` / ``rollback``: unless set explicitly, a new deploy keeps the value of the
+    last deploy, so re-deploying never silently unlocks the secret, nor moves the tasks to another
+    key (an empty pin would make them read AWSCURRENT: a new revision, with whatever value that is).
     ``explicit``, when given, receives the names the user set (not defaults).
     """
     values: dict[str, Any] = dict(defaults())
@@ -379,12 +387,12 @@ def resolve(project: Project, flags: dict[str, str | None], explicit: set[str] |
     where.update({name: BY_NAME[name].flag for name in from_flags})
     if explicit is not None:
         explicit.update(from_file, from_env, from_flags)
-    readers = READERS_INPUT
-    if readers not in from_file and readers not in from_env and readers not in from_flags:
-        saved = project.saved_inputs() or {}
-        if saved.get(readers):
-            values[readers] = saved[readers]
-            where[readers] = f"{readers} (kept from the last deploy, {project.inputs_file})"
+    for owned in OWNED_INPUTS:
+        if owned not in from_file and owned not in from_env and owned not in from_flags:
+            saved = project.saved_inputs() or {}
+            if saved.get(owned):
+                values[owned] = saved[owned]
+                where[owned] = f"{owned} (kept from the last deploy, {project.inputs_file})"
     check(values, where)
     return values
 
@@ -427,3 +435,20 @@ def project_inputs(project: Project) -> tuple[dict[str, Any], str]:
         if not str(exc).startswith("container_image"):
             raise
     return resolve(project, {"container_image": PLACEHOLDER_IMAGE}), source
+
+
+def deploy_command(project: Project, values: dict[str, Any]) -> str:
+    """``byoc deploy`` as this project must be re-deployed from the shell: with the
+    environment and, unless byoc.toml or BYOC_CONTAINER_IMAGE gives it, the image of the last
+    deploy (``container_image`` is required and a deploy reads no saved inputs but the owned
+    ones). For the one command a message tells to run."""
+    words = ["byoc deploy"]
+    if project.env:
+        words.append(f"--env {project.env}")
+    try:
+        configured = "container_image" in load_config_file(project.config_file, project.env)
+    except InputError:
+        configured = False
+    if not configured and ENV_PREFIX + "CONTAINER_IMAGE" not in os.environ and values.get("container_image"):
+        words.append(f"--container-image {values['container_image']}")
+    return " ".join(words)

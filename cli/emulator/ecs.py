@@ -10,6 +10,10 @@ be seen. The task model (``ecs_tasks``) sees every change to a service (CreateSe
 UpdateService, DeleteService) and is advanced to now before every read (DescribeServices,
 ListTasks, DescribeTasks); moto's own state machine never moves the model's tasks
 (``Task.advance``). moto's ``ListTasks`` ignores ``serviceName``; the filter is applied here.
+The reads answer as the API reference documents them (``ecs_reads``): ListTasks in pages of at
+most 100 with ``nextToken`` and ``startedBy`` as its only filter, DescribeTasks for at most 100
+tasks, DescribeTaskDefinition by family alone with the latest ACTIVE revision, and, when switched on, a new deployment not yet listed (eventual consistency), a
+crash-looping hour of stopped tasks, a throttling burst.
 The rest of gap 4's wiring sits with the service it touches: target health in elbv2.py, the
 tasks' network interfaces in ec2.py.
 
@@ -19,15 +23,19 @@ AWS documentation followed (Amazon ECS API Reference):
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
 - UpdateService (a new task definition or forceNewDeployment starts a deployment),
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
-- ListTasks (serviceName: only that service's tasks),
+- ListTasks (serviceName: only that service's tasks; paging; startedBy the only filter),
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
-The task model's own sources: ecs_tasks.py.
+- DescribeTasks (up to 100 tasks),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+- DescribeTaskDefinition ("if a revision isn't specified, the latest ACTIVE revision is used"),
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTaskDefinition.html
+The task model's own sources: ecs_tasks.py; the reads': ecs_reads.py.
 """
 
 from __future__ import annotations
 
-from cli.emulator import ecs_tasks
-from cli.emulator.patching import installer, replace
+from cli.emulator import ecs_reads, ecs_tasks
+from cli.emulator.patching import add_route, installer, replace
 
 GAPS = (3, 4)
 
@@ -81,14 +89,40 @@ def patch_responses() -> None:
         ecs_tasks.on_delete(self.ecs_backend, result.result["service"])
         return result
 
-    def ticking(handler):
-        def read(self):
-            ecs_tasks.tick(self.ecs_backend)
-            return handler(self)
-        return read
+    original_describe_services = Response.describe_services
 
-    for name in ("describe_services", "list_tasks", "describe_tasks"):
-        replace(Response, name, gap=4)(ticking(getattr(Response, name)))
+    @replace(Response, "describe_services", gap=4)
+    def describe_services(self):
+        ecs_tasks.tick(self.ecs_backend)
+        result = original_describe_services(self)
+        for service in result.result.get("services", []):
+            ecs_tasks.seen_by_describe(service)
+        return result
+
+    original_describe_tasks = Response.describe_tasks
+
+    @replace(Response, "describe_tasks", gap=4)
+    def describe_tasks(self):
+        ecs_reads.check_describe_tasks(self._get_param("tasks"))
+        ecs_tasks.tick(self.ecs_backend)
+        return original_describe_tasks(self)
+
+    @replace(Response, "list_tasks", gap=4)
+    def list_tasks(self):
+        from moto.core.responses import ActionResult
+
+        ecs_tasks.tick(self.ecs_backend)
+        params = {name: self._get_param(name) for name in ("startedBy", "maxResults", "nextToken",
+                                                            *ecs_reads.OTHER_FILTERS)}
+        tasks = self.ecs_backend.list_tasks(self._get_param("cluster", "default"), params["containerInstance"],
+                                            params["family"], params["startedBy"], params["serviceName"],
+                                            params["desiredStatus"])
+        return ActionResult(ecs_reads.list_tasks_page(tasks, {k: v for k, v in params.items() if v is not None}))
+
+    def throttled(environ):
+        return ecs_reads.throttled(environ, ecs_tasks.take_throttled_read)
+
+    add_route(throttled, gap=4)
 
 
 def patch_models() -> None:
@@ -105,6 +139,19 @@ def patch_models() -> None:
             name = service_name.rsplit("/", 1)[-1]
             found = [t for t in found if t.group == f"service:{name}"]
         return found
+
+    original_describe_task_definition = EC2ContainerServiceBackend.describe_task_definition
+
+    @replace(EC2ContainerServiceBackend, "describe_task_definition", gap=4)
+    def describe_task_definition(self, task_definition_str):
+        # By family alone, "the latest ACTIVE revision is used" (DescribeTaskDefinition); moto's
+        # is the latest of any status, a deregistered one too.
+        name = task_definition_str.split("/")[-1]
+        if ":" not in name and name in self.task_definitions:
+            active = [r for r, d in self.task_definitions[name].items() if d.status == "ACTIVE"]
+            if active:
+                return self.task_definitions[name][max(active)]
+        return original_describe_task_definition(self, task_definition_str)
 
     # The model's tasks are moved on by the model only (ecs_tasks sets their _transitions to []).
     original_advance = Task.advance

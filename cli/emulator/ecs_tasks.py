@@ -85,17 +85,37 @@ def _phase() -> float:
     except ValueError:
         return 1.0
 
-#: The fault switch: fault -> the settings it takes. Set with set_faults (or the HTTP endpoint).
+#: The fault and behaviour switch: name -> the settings it takes. Set with set_faults (or the HTTP
+#: endpoint). The first three model what the emulator cannot see (the image, the application);
+#: the rest, AWS's documented behaviour that moto never shows (``ecs_reads.py``).
 FAULTS: dict[str, tuple[str, ...]] = {
     # The image cannot be pulled.
     "image": ("missing",),
     # The load balancer's health checks fail on every running task.
     "health": ("failing",),
-    # The essential container exits soon after it starts.
-    "app": ("exits",),
+    # The application: "exits", its essential container exits soon after every task starts;
+    # "exits-once", only the next task's does (an app that crashed once and was replaced; the
+    # switch then turns itself off); "rejects-new-keys", it rejects every key version stored after
+    # the switch was set (a revoked or mistyped key), so the health checks fail on the tasks that
+    # hold one, and pass on those that hold an older version.
+    "app": ("exits", "exits-once", "rejects-new-keys"),
+    # ECS's API is eventually consistent ("might not be immediately visible to all subsequent
+    # commands"): a deployment UpdateService starts is missing from the next DescribeServices reads.
+    "deployment_visibility": ("delayed",),
+    # The service has been crash-looping for the last hour: ListTasks shows 120 more stopped tasks
+    # (ECS lists stopped tasks for at least an hour), more than one page of 100.
+    "stopped_history": ("crash-loop",),
+    # ECS's request rate exceeded: the next few ECS reads are ThrottlingException (then it turns
+    # itself off).
+    "throttling": ("burst",),
 }
 _faults: dict[str, str] = {}
+#: What a switch holds while on: the key versions stored before "rejects-new-keys", the reads left
+#: of a throttling burst.
+_armed: dict[str, Any] = {}
 _lock = threading.RLock()
+#: ECS reads a throttling burst refuses.
+THROTTLED_READS = 4
 
 #: What ECS's agent says when it cannot fetch a secret (ECS Developer Guide, "Troubleshoot Amazon ECS
 #: ResourceInitializationError errors"); the text byoc matches is in cli/core/aws_texts.py.
@@ -109,13 +129,42 @@ def set_faults(changes: dict[str, str | None]) -> dict[str, str]:
         for name, value in changes.items():
             if name not in FAULTS:
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+            if value is not None and value not in FAULTS[name]:
+                raise ValueError(f"fault {name} takes {', '.join(FAULTS[name])}, not {value!r}")
+        for name, value in changes.items():
+            _armed.pop(name, None)
             if value is None:
                 _faults.pop(name, None)
-            elif value not in FAULTS[name]:
-                raise ValueError(f"fault {name} takes {', '.join(FAULTS[name])}, not {value!r}")
-            else:
-                _faults[name] = value
+                continue
+            _faults[name] = value
+            if value == "rejects-new-keys":
+                _armed[name] = _stored_versions()
+            elif value == "exits-once":
+                _armed[name] = time.monotonic()  # only a task started from now on
+            elif name == "throttling":
+                _armed[name] = THROTTLED_READS
         return dict(_faults)
+
+
+def _stored_versions() -> set[str]:
+    """Every secret version the emulator holds now (any account, any region)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    return {version for regions in list(secretsmanager_backends.values()) for backend in list(regions.values())
+            for secret in backend.secrets.values() for version in secret.versions}
+
+
+def take_throttled_read() -> bool:
+    """Whether this ECS read is refused by a throttling burst (one of THROTTLED_READS)."""
+    with _lock:
+        left = _armed.get("throttling", 0)
+        if not left:
+            return False
+        _armed["throttling"] = left - 1
+        if left == 1:
+            _faults.pop("throttling", None)
+            _armed.pop("throttling", None)
+        return True
 
 
 def faults() -> dict[str, str]:
@@ -126,6 +175,7 @@ def faults() -> dict[str, str]:
 def reset() -> None:
     with _lock:
         _faults.clear()
+        _armed.clear()
         _models.clear()
 
 
@@ -139,8 +189,6 @@ class _Deployment:
     rollout: str = "IN_PROGRESS"
     reason: str = ""
     failed: int = 0
-    #: The deployment this one replaced (a rollback goes back to its task definition).
-    previous_task_definition: str | None = None
     is_rollback: bool = False
     next_start: float = 0.0  # monotonic time before which no task is started (ECS backs off)
     updated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -151,6 +199,12 @@ class _Service:
     deployments: list[_Deployment]
     events: list[dict[str, Any]] = field(default_factory=list)
     steady: bool = False
+    #: The last deployment that completed (id, task definition): where a rollback goes.
+    last_completed: tuple[str, str] | None = None
+    #: Deployment id -> DescribeServices reads it is still missing from (deployment_visibility).
+    hidden: dict[str, int] = field(default_factory=dict)
+    #: ARNs of the crash-looping hour's stopped tasks (stopped_history; ecs_reads.py).
+    history: list[str] = field(default_factory=list)
 
 
 #: Service ARN -> its model.
@@ -198,14 +252,20 @@ def on_update(backend, service, *, new_deployment: bool, deployment_configuratio
         desired = int(service.desired_count or 0)
         if new_deployment or service.task_definition != primary.task_definition:
             primary.status = "ACTIVE"
-            model.deployments.insert(0, _Deployment(_deployment_id(), service.task_definition, desired, _now(),
-                                                    previous_task_definition=primary.task_definition))
+            started = _Deployment(_deployment_id(), service.task_definition, desired, _now())
+            model.deployments.insert(0, started)
             model.steady = False
+            if faults().get("deployment_visibility") == "delayed":
+                from cli.emulator.ecs_reads import HIDDEN_READS
+                model.hidden[started.id] = HIDDEN_READS
         else:
             if desired != primary.desired:
                 model.steady = False
             primary.desired = desired
         _schedule(backend, service, model)
+        # UpdateService answers with "the full description of your service following the update
+        # call": the new deployment included, whatever later reads show.
+        _publish(backend, service, model, hide=False)
 
 
 def on_delete(backend, service) -> None:
@@ -241,7 +301,10 @@ def _tasks(backend, service) -> list:
 
 
 def _schedule(backend, service, model: _Service) -> None:
+    from cli.emulator import ecs_reads
+
     clock = time.monotonic()
+    ecs_reads.keep_stopped_history(backend, service, model, faults().get("stopped_history") == "crash-loop")
     tasks = _tasks(backend, service)
     for task in tasks:
         _advance(backend, service, model, task, clock)
@@ -259,6 +322,11 @@ def _schedule(backend, service, model: _Service) -> None:
             _stop(backend, service, task, "ServiceSchedulerInitiated",
                   f"Scaling activity initiated by (deployment {primary.id})")
     healthy = [t for t in mine if t.last_status == "RUNNING" and _healthy(task=t)]
+    breaker = _breaker(service)
+    if healthy and primary.failed and breaker.get("resetOnHealthyTask", True):
+        # DeploymentCircuitBreaker.resetOnHealthyTask (default true): "a task that reaches a
+        # healthy state resets the failure count to 0".
+        primary.failed = 0
     if primary.rollout != "FAILED" and len(healthy) >= primary.desired:
         for task in live:
             if task.started_by != primary.id:
@@ -267,23 +335,28 @@ def _schedule(backend, service, model: _Service) -> None:
         model.deployments = [primary]
         if primary.rollout == "IN_PROGRESS":
             primary.rollout, primary.reason = "COMPLETED", f"ECS deployment {primary.id} completed."
+            model.last_completed = (primary.id, primary.task_definition)
             _event(model, f"(service {service.name}) (deployment {primary.id}) deployment completed.")
         if not model.steady:
             model.steady = True
             _event(model, f"(service {service.name}) has reached a steady state.")
-    breaker = _breaker(service)
     threshold = min(max(3, math.ceil(primary.desired / 2)), 200)
     if primary.rollout == "IN_PROGRESS" and breaker.get("enable") and primary.failed >= threshold:
         primary.rollout = "FAILED"
         primary.reason = "ECS deployment circuit breaker: tasks failed to start."
         _event(model, f"(service {service.name}) (deployment {primary.id}) deployment failed: tasks failed to start.")
-        if breaker.get("rollback") and primary.previous_task_definition and not primary.is_rollback:
+        target = model.last_completed
+        if breaker.get("rollback") and target and target[0] != primary.id and not primary.is_rollback:
+            # "rolled back to the last deployment that completed successfully" (API reference,
+            # DeploymentCircuitBreaker); the new deployment names it (ECS's deployment state
+            # change events: "ECS deployment circuit breaker: rolling back to deploymentId ...").
             primary.status = "ACTIVE"
-            back = _Deployment(_deployment_id(), primary.previous_task_definition, primary.desired, _now(),
-                               is_rollback=True, next_start=clock + _phase())
-            back.reason = f"ECS deployment circuit breaker: rolling back to deploymentId {primary.id}."
+            back = _Deployment(_deployment_id(), target[1], primary.desired, _now(), is_rollback=True,
+                               next_start=clock + _phase())
+            back.reason = f"ECS deployment circuit breaker: rolling back to deploymentId {target[0]}."
             model.deployments.insert(0, back)
             service.task_definition = back.task_definition
+            _event(model, f"(service {service.name}) rolling back to deployment {target[0]}.")
     _publish(backend, service, model)
 
 
@@ -306,6 +379,7 @@ def _start(backend, service, model: _Service, deployment: _Deployment, clock: fl
     task.desired_status = "RUNNING"
     task.created_at = _now()
     task._byoc_service, task._byoc_started, task._byoc_target_groups = service.arn, clock, []
+    task._byoc_key_versions = []  # the secret versions its start read
     task._byoc_ip = next((d["value"] for a in task.attachments for d in a["details"]
                           if d["name"] == "privateIPv4Address"), None)
     backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
@@ -331,20 +405,39 @@ def _advance(backend, service, model: _Service, task, clock: float) -> None:
     if task.last_status != "RUNNING":
         return
     fault = faults()
+    failing = fault.get("health") == "failing" or _key_rejected(task)
     if age >= 3 * _phase():
         state = ("unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [502]") \
-            if fault.get("health") == "failing" else ("healthy", None, None)
+            if failing else ("healthy", None, None)
         for group in task._byoc_target_groups:
             group._byoc_health[task._byoc_ip] = state
-        if fault.get("app") == "exits":
+        if fault.get("app") == "exits" or (fault.get("app") == "exits-once" and _started_since_switch(task)):
+            if fault.get("app") == "exits-once":
+                set_faults({"app": None})
             for container in task.containers:
                 container.exitCode = 1
             _failed(backend, service, model, task, "EssentialContainerExited", "Essential container in task exited")
             return
-    if fault.get("health") == "failing" and age >= 4 * _phase():
+    if failing and age >= 4 * _phase():
         groups = ", ".join(g.arn for g in task._byoc_target_groups)
         _failed(backend, service, model, task, "ServiceSchedulerInitiated",
                 f"Task failed ELB health checks in (target-group {groups})")
+
+
+def _started_since_switch(task) -> bool:
+    with _lock:
+        switched = _armed.get("app")
+    return isinstance(switched, float) and task._byoc_started >= switched
+
+
+def _key_rejected(task) -> bool:
+    """The application rejects the key this task holds ("rejects-new-keys": a version stored after
+    the switch was set)."""
+    with _lock:
+        if _faults.get("app") != "rejects-new-keys":
+            return False
+        before = _armed.get("app") or set()
+    return any(version not in before for version in task._byoc_key_versions)
 
 
 def _failed(backend, service, model: _Service, task, code: str, reason: str) -> None:
@@ -374,9 +467,11 @@ def _start_failure(backend, service, task) -> str | None:
     start = _TaskStart.of(backend, service, definition, task)
     for container in definition.container_definitions:
         for secret in container.get("secrets") or []:
-            reason = _secret_failure(start, secret.get("valueFrom", ""))
+            reason, version = _secret_failure(start, secret.get("valueFrom", ""))
             if reason:
                 return reason
+            if version:
+                task._byoc_key_versions.append(version)
         reason = _image_failure(start, container.get("image", ""), fault)
         if reason:
             return reason
@@ -451,50 +546,68 @@ def _has_way_out(ec2, vpc_id: str | None, subnet_id: str) -> bool:
 _SECRET_REF = re.compile(r"^(arn:[^:]+:secretsmanager:([^:]+):(\d{12}):secret:[^:]+)(?::([^:]*):([^:]*):([^:]*))?$")
 
 
-def _secret_failure(start: _TaskStart, value_from: str) -> str | None:
+def _secret_failure(start: _TaskStart, value_from: str) -> tuple[str | None, str | None]:
+    """(AWS's stoppedReason when the task cannot read this secret, else None; the version it read)."""
     match = _SECRET_REF.match(value_from)
     if not match:
-        return None  # an SSM parameter or a plain name: not modelled (this stack has none)
+        return None, None  # an SSM parameter or a plain name: not modelled (this stack has none)
     arn, region, account, json_key, stage, version = match.groups()
     fetch = f"failed to fetch secret {arn} from secrets manager: "
     if not start.reachable("secretsmanager"):
         # The seed's own failure: no endpoint and no NAT, so the agent's call times out.
         return (f"{SECRETS_PREFIX}: {FROM_SECRETS_MANAGER}: There is a connection issue between the task and AWS "
                 "Secrets Manager. Check your task network configuration. RequestError: send request failed caused "
-                f"by: Post \"https://secretsmanager.{region}.amazonaws.com/\": dial tcp: i/o timeout")
+                f"by: Post \"https://secretsmanager.{region}.amazonaws.com/\": dial tcp: i/o timeout"), None
     secret = authorizer.find_secret(account, region, arn)
     if secret is None or secret.is_deleted():
-        return SECRET_PREFIX + fetch + "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+        return SECRET_PREFIX + fetch + "ResourceNotFoundException: Secrets Manager can't find the specified secret.", None
     if start.execution is None:
         return SECRET_PREFIX + fetch + ("NoCredentialProviders: the task definition has no execution role to fetch "
-                                        "secrets with")
+                                        "secrets with"), None
     context, endpoint = start.through("secretsmanager")
     verdict = authorizer.authorize(start.execution, "secretsmanager:GetSecretValue", arn, account, context=context,
                                    resource_policy=secret.policy, endpoint_policies=endpoint)
     if verdict.allowed:
         verdict = authorizer.decrypt_through_secrets_manager(start.execution, region, secret)
         if not verdict.allowed and not verdict.not_evaluated:
-            return SECRET_PREFIX + fetch + "AccessDeniedException: Access to KMS is not allowed"
+            return SECRET_PREFIX + fetch + "AccessDeniedException: Access to KMS is not allowed", None
     if not verdict.allowed:
-        return SECRET_PREFIX + fetch + ("" if verdict.not_evaluated else "AccessDeniedException: ") + verdict.message
-    stage = stage or "AWSCURRENT"
-    chosen = secret.versions.get(version) if version else next(
-        (v for v in secret.versions.values() if stage in v.get("version_stages", [])), None)
-    if chosen is None:
-        return (SECRET_PREFIX + fetch + "ResourceNotFoundException: Secrets Manager can't find the specified secret "
-                f"value for staging label: {stage}")
+        return SECRET_PREFIX + fetch + ("" if verdict.not_evaluated else "AccessDeniedException: ") + verdict.message, None
+    chosen, problem = _version(secret, stage, version)
+    if problem:
+        return SECRET_PREFIX + fetch + problem, None
     if not json_key:
-        return None
+        return None, chosen["version_id"]
     text = chosen.get("secret_string") or ""
     try:
         value = json.loads(text)
     except ValueError:
         # Go's encoding/json message, as the ECS agent passes it on (it names the first character).
         first = text.lstrip()[:1] or " "
-        return SECRET_PREFIX + f"invalid character '{first}' looking for beginning of value"
+        return SECRET_PREFIX + f"invalid character '{first}' looking for beginning of value", None
     if not isinstance(value, dict) or json_key not in value:
-        return SECRET_PREFIX + f"retrieved secret from Secrets Manager did not contain json key {json_key}"
-    return None
+        return SECRET_PREFIX + f"retrieved secret from Secrets Manager did not contain json key {json_key}", None
+    return None, chosen["version_id"]
+
+
+def _version(secret, stage: str, version_id: str) -> tuple[dict | None, str | None]:
+    """The version a read with this stage and id gets, as Secrets Manager resolves them (API
+    reference, GetSecretValue): by ``VersionId`` when given — any version still stored, with
+    staging labels or without (a deprecated version is readable until Secrets Manager deletes it)
+    —, and then a ``VersionStage`` given too must be attached to that same version; else by the
+    stage, AWSCURRENT when none is given. (None, the service's error) when there is none."""
+    if version_id:
+        chosen = secret.versions.get(version_id)
+        if chosen is None:
+            return None, f"ResourceNotFoundException: Secrets Manager can't find the specified secret value for VersionId: {version_id}"
+        if stage and stage not in chosen.get("version_stages", []):
+            return None, "InvalidRequestException: You provided a VersionStage that is not associated to the provided VersionId."
+        return chosen, None
+    stage = stage or "AWSCURRENT"
+    chosen = next((v for v in secret.versions.values() if stage in v.get("version_stages", [])), None)
+    if chosen is None:
+        return None, f"ResourceNotFoundException: Secrets Manager can't find the specified secret value for staging label: {stage}"
+    return chosen, None
 
 
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
@@ -612,13 +725,18 @@ def _log_start(backend, task) -> None:
 
 # --- what DescribeServices shows -------------------------------------------------------------------
 
-def _publish(backend, service, model: _Service) -> None:
+def _publish(backend, service, model: _Service, *, hide: bool = True) -> None:
+    """What DescribeServices shows: the deployments, counts and events. With ``hide``, a
+    deployment ECS does not list yet (deployment_visibility) is left out, and the one before it
+    shown as it was before (PRIMARY)."""
     tasks = [t for t in _tasks(backend, service) if t.last_status != "STOPPED"]
+    shown = [d for d in model.deployments if not (hide and model.hidden.get(d.id))]
     deployments = []
-    for d in model.deployments:
+    for n, d in enumerate(shown):
         mine = [t for t in tasks if t.started_by == d.id]
         deployments.append({
-            "id": d.id, "status": d.status, "taskDefinition": d.task_definition, "desiredCount": d.desired,
+            "id": d.id, "status": "PRIMARY" if n == 0 else d.status, "taskDefinition": d.task_definition,
+            "desiredCount": d.desired,
             "pendingCount": sum(t.last_status in ("PROVISIONING", "PENDING") for t in mine),
             "runningCount": sum(t.last_status == "RUNNING" for t in mine), "failedTasks": d.failed,
             "createdAt": d.created, "updatedAt": d.updated, "launchType": service.launch_type,
@@ -630,3 +748,16 @@ def _publish(backend, service, model: _Service) -> None:
     service.running_count = sum(t.last_status == "RUNNING" for t in tasks)
     service.pending_count = sum(t.last_status in ("PROVISIONING", "PENDING") for t in tasks)
     service.events = model.events
+
+
+def seen_by_describe(service) -> None:
+    """One DescribeServices read of ``service`` answered: its hidden deployments are one read
+    closer to being listed."""
+    with _lock:
+        model = _models.get(service.arn)
+        if model is None:
+            return
+        for deployment_id in list(model.hidden):
+            model.hidden[deployment_id] -= 1
+            if model.hidden[deployment_id] <= 0:
+                del model.hidden[deployment_id]

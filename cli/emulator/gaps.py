@@ -48,13 +48,21 @@ TABLE: tuple[Gap, ...] = (
         "moto runs no containers, so a service never has a task and a deployment's outcome cannot be seen; "
         "ListTasks ignores serviceName.",
         "A model of what ECS does with a service's tasks (cli/emulator/ecs_tasks.py): deployments, task starts that "
-        "resolve the container's secrets as ECS does (stopping with AWS's own stoppedReason when the secret has no "
-        "current value or the JSON key is missing), running tasks registered as healthy targets, a log line per "
-        "started container, the circuit breaker. A task start is judged by the policies as the execution role "
-        "(gap 11's authorizer): the private ECR image (it must exist), the secret read through the task VPC's "
-        "endpoint, its decryption, the log stream. A fault switch (Emulator.set_faults, POST "
-        "/byoc-emulator/faults) makes task starts fail the ways AWS would for what it does not model: the image "
-        "missing, health checks failing, the app exiting. ListTasks filters by serviceName.",
+        "resolve the container's secrets as ECS does (the version a valueFrom names by id or stage, resolved as "
+        "Secrets Manager's GetSecretValue does; stopping with AWS's own stoppedReason when there is no such version "
+        "or the JSON key is missing), running tasks registered as healthy targets, a log line per started "
+        "container, the circuit breaker (failed tasks counted, reset by a healthy task, FAILED at half the desired "
+        "count, at least 3, at most 200, then a rollback to the last completed deployment). A task start is judged "
+        "by the policies as the execution role (gap 11's authorizer): the private ECR image (it must exist), the "
+        "secret read through the task VPC's endpoint, its decryption, the log stream. A fault and behaviour switch "
+        "(Emulator.set_faults, POST /byoc-emulator/faults) makes task starts fail the ways AWS would for what it "
+        "does not model: the image missing, health checks failing, the app exiting (always or once), the app "
+        "rejecting keys stored after the switch; and shows ECS's documented read behaviour that moto never shows "
+        "(cli/emulator/ecs_reads.py): a new deployment missing from the next DescribeServices reads (eventual "
+        "consistency), a crash-looping hour of 120 stopped tasks (more than one ListTasks page), a throttling "
+        "burst. ListTasks filters by serviceName, pages (100 a page, oldest first, nextToken) and takes startedBy "
+        "only alone; DescribeTasks takes at most 100 tasks; DescribeTaskDefinition by family alone answers the latest "
+        "ACTIVE revision (moto: the latest of any status).",
         ("ecs", "elbv2", "ec2")),
     Gap(5, "EC2",
         "(found here, 5.2.5) A security group rule that references another group loses its description, so every "

@@ -67,6 +67,24 @@ def secret_state(target: AwsTarget, secret_id: str) -> SecretState:
                        kms_key_id=described.get("KmsKeyId"), stages=stages)
 
 
+def has_version(target: AwsTarget, secret_id: str, version_id: str) -> bool:
+    """Whether the secret holds this version, with staging labels or without (a deprecated
+    version stays readable until Secrets Manager deletes it): ListSecretVersionIds with
+    ``IncludeDeprecated``, every page (``NextToken``; API reference, ListSecretVersionIds)."""
+    kwargs = {"SecretId": secret_id, "IncludeDeprecated": True, "MaxResults": 100}
+    client = target.client("secretsmanager")
+    try:
+        while True:
+            page = client.list_secret_version_ids(**kwargs)
+            if any(v.get("VersionId") == version_id for v in page.get("Versions", [])):
+                return True
+            if not page.get("NextToken"):
+                return False
+            kwargs["NextToken"] = page["NextToken"]
+    except aws_errors() as exc:
+        raise aws_error(exc, "listing the secret's versions") from None
+
+
 def read_policy(target: AwsTarget, secret_arn: str) -> SecretPolicy:
     try:
         resp = target.client("secretsmanager").get_resource_policy(SecretId=secret_arn)

@@ -16,6 +16,9 @@ STOPPED_REASONS: tuple[tuple[str, str], ...] = (
     # The secret itself (ResourceInitializationError ... unable to retrieve secret from asm: ...).
     ("can't find the specified secret value for staging label",
      "the secret has no current value: store the key with `byoc secret put`"),
+    ("can't find the specified secret value for versionid",
+     "the task definition pins a key version the secret does not hold (deleted, or a mistyped "
+     "secret_version_id): `byoc secret put` or `byoc secret rollback` pins one it holds"),
     ("did not contain json key",
      "the secret's value is not JSON holding the key valueFrom names: store it with `byoc secret put` (it writes "
      "{\"PINECONE_API_KEY\": \"...\"}), or go back to the previous value with `byoc secret rollback`"),

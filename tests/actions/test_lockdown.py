@@ -36,6 +36,16 @@ def test_lockdown_refuses_readers_that_could_not_work(principals, remove, messag
         lockdown.reader_list([*ROLES, EXTRA], ROLES, principals, remove, False)
 
 
+def test_the_same_principal_added_and_removed_is_bad_input_not_kept():
+    """`--principal X --remove-principal X` kept X (the additions came last); it is refused, exit 2,
+    before anything is planned."""
+    with pytest.raises(InputError, match=f"--principal and --remove-principal both name {EXTRA}") as refused:
+        lockdown.reader_list(ROLES, ROLES, [EXTRA], [EXTRA], False)
+    assert refused.value.exit_code == 2
+    with pytest.raises(InputError):  # also when X was a reader already
+        lockdown.reader_list([*ROLES, EXTRA], ROLES, [EXTRA], [EXTRA], False)
+
+
 # --------------------------------------------------------------------------- the retry while IAM propagates
 
 def test_lockdown_retries_while_aws_rejects_a_new_role_as_principal(capsys):

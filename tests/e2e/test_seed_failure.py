@@ -18,6 +18,7 @@ import json
 import time
 
 import pytest
+from tfrun import stopped_of
 
 pytestmark = [pytest.mark.terraform, pytest.mark.emulator, pytest.mark.xdist_group("deployed_stack")]
 
@@ -33,8 +34,7 @@ def next_deployment_fails(stack) -> str:
     deployment = next(d["id"] for d in service["deployments"] if d["status"] == "PRIMARY")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        arns = ecs.list_tasks(cluster=out["ecs_cluster_name"], startedBy=deployment, desiredStatus="STOPPED")["taskArns"]
-        tasks = ecs.describe_tasks(cluster=out["ecs_cluster_name"], tasks=arns)["tasks"] if arns else []
+        tasks = stopped_of(ecs, out["ecs_cluster_name"], out["ecs_service_name"], deployment)
         if tasks:
             return tasks[0]["stoppedReason"]
         time.sleep(0.3)

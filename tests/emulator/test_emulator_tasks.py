@@ -7,7 +7,6 @@ switch. No terraform: one service built with boto3, the way the stack builds it.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -15,90 +14,18 @@ import pytest
 
 from cli.observers.stopped import explain_stopped, redact
 from cli.emulator import FAULTS_PATH
-from tfrun import aws
+from ecs_service import KEY, ecs_service_on
 
 pytestmark = pytest.mark.emulator
-
-KEY = "PINECONE_API_KEY"
 
 
 @pytest.fixture
 def ecs_service(aws_env_module, monkeypatch, request):
     """A Fargate service whose container reads KEY from a secret (no value yet), behind a target
-    group; a cluster, secret and group of its own on the module's emulator."""
+    group; a cluster, secret and group of its own on the module's emulator (tests/ecs_service.py)."""
     monkeypatch.setenv("BYOC_EMULATOR_TASK_SECONDS", "0.1")
-    aws_env, n = aws_env_module, str(abs(hash(request.node.name)) % 10**8)
-    ec2, ecs, sm, elbv2, logs, iam = (aws(aws_env, s) for s in ("ec2", "ecs", "secretsmanager", "elbv2", "logs", "iam"))
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
-    # The task's private path to Secrets Manager, as the stack builds it (no NAT in this VPC).
-    endpoint = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.us-east-1.secretsmanager",
-                                       VpcEndpointType="Interface", SubnetIds=[subnet], SecurityGroupIds=[group],
-                                       PrivateDnsEnabled=True)["VpcEndpoint"]["VpcEndpointId"]
-    target_group = elbv2.create_target_group(Name=f"app-{n}", Protocol="HTTP", Port=80, VpcId=vpc,
-                                             TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    arn = sm.create_secret(Name=f"app-{n}/{KEY}")["ARN"]
-    # The execution role, granted the read as the stack grants it (PineconeSecret.grant_read).
-    role = iam.create_role(RoleName=f"app-{n}-execution-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    iam.attach_role_policy(RoleName=f"app-{n}-execution-role",
-                           PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
-    iam.put_role_policy(RoleName=f"app-{n}-execution-role", PolicyName="read-secret", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                                                "Resource": arn}]}))
-    logs.create_log_group(logGroupName=f"/ecs/app-{n}")
-    cluster = ecs.create_cluster(clusterName=f"c-{n}")["cluster"]["clusterName"]
-    definition = ecs.register_task_definition(
-        family=f"app-{n}", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        executionRoleArn=role,
-        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
-                               "secrets": [{"name": KEY, "valueFrom": f"{arn}:{KEY}::"}],
-                               "logConfiguration": {"logDriver": "awslogs", "options": {
-                                   "awslogs-group": f"/ecs/app-{n}", "awslogs-region": "us-east-1",
-                                   "awslogs-stream-prefix": "app"}}}])["taskDefinition"]["taskDefinitionArn"]
-
-    class Service:
-        def __init__(self):
-            self.secret_arn, self.ecs, self.sm, self.elbv2, self.logs = arn, ecs, sm, elbv2, logs
-            self.target_group, self.env, self.log_group = target_group, aws_env, f"/ecs/app-{n}"
-            self.cluster, self.role, self.endpoint, self.ec2, self.iam = cluster, role, endpoint, ec2, iam
-
-        def create(self, desired: int = 1) -> None:
-            ecs.create_service(cluster=cluster, serviceName="app", taskDefinition=definition, desiredCount=desired,
-                               launchType="FARGATE", loadBalancers=[{"targetGroupArn": target_group,
-                                                                     "containerName": "app", "containerPort": 8080}],
-                               networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet],
-                                                                             "securityGroups": [group]}},
-                               deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                                                        "maximumPercent": 200, "minimumHealthyPercent": 100})
-
-        def describe(self) -> dict:
-            return ecs.describe_services(cluster=cluster, services=["app"])["services"][0]
-
-        def tasks(self, status: str) -> list[dict]:
-            arns = ecs.list_tasks(cluster=cluster, serviceName="app", desiredStatus=status)["taskArns"]
-            return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
-
-        def health(self) -> list[str]:
-            return [t["TargetHealth"]["State"] for t in
-                    elbv2.describe_target_health(TargetGroupArn=target_group)["TargetHealthDescriptions"]]
-
-        def until(self, check, seconds: float = 10):
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                found = check()
-                if found:
-                    return found
-                time.sleep(0.1)
-            reasons = sorted({t.get("stoppedReason") for t in self.tasks("STOPPED")})
-            raise AssertionError(f"not reached in {seconds}s: {self.describe()['deployments']}; stopped: {reasons}")
-
-        def put(self, value: str) -> None:
-            sm.put_secret_value(SecretId=arn, SecretString=value)
-
-    return Service()
+    with ecs_service_on(aws_env_module, request.node.name) as service:
+        yield service
 
 
 def test_a_task_without_a_current_secret_value_stops_with_awss_reason(ecs_service):
@@ -253,3 +180,149 @@ def test_the_fault_switch_refuses_unknown_faults(emulator_module):
         urllib.request.urlopen(request, timeout=10)
     # Denials come from the evaluated policies: the old secret_access switch is gone.
     assert raised.value.code == 400 and "unknown fault 'secret_access'" in raised.value.read().decode()
+
+
+# --- the key version, the circuit breaker, and ECS's read behaviour (issue 23) --------------------
+
+def test_a_task_definition_pinned_to_a_version_reads_that_version_while_awscurrent_moves_on(ecs_service):
+    """The version id in valueFrom is resolved as Secrets Manager's GetSecretValue does: that
+    version, whatever AWSCURRENT is (here a value without the JSON key, put by hand)."""
+    good = ecs_service.put(json.dumps({KEY: "good"}))
+    ecs_service.put(json.dumps({"api_key": "no json key"}))
+    ecs_service.create()
+    ecs_service.until(lambda: ecs_service.tasks("STOPPED"))  # the unpinned first revision reads AWSCURRENT
+    ecs_service.deploy(ecs_service.revision(good))
+    ecs_service.until(lambda: ecs_service.health() == ["healthy"])
+    (running,) = ecs_service.tasks("RUNNING")
+    assert running["taskDefinitionArn"].endswith(":2")
+
+
+def test_a_pinned_version_that_does_not_exist_stops_the_task_with_secrets_managers_words(ecs_service):
+    ecs_service.put(json.dumps({KEY: "v"}))
+    missing = "a1b2c3d4-0000-0000-0000-000000000000"
+    ecs_service.create()
+    ecs_service.deploy(ecs_service.revision(missing))
+    found = ecs_service.until(lambda: [t for t in ecs_service.tasks("STOPPED") if t["taskDefinitionArn"].endswith(":2")])
+    assert found[0]["stoppedReason"].endswith(
+        f"ResourceNotFoundException: Secrets Manager can't find the specified secret value for VersionId: {missing}")
+
+
+def test_a_task_that_crashes_once_and_is_replaced_by_a_healthy_one_leaves_the_rollout_completed(ecs_service, emulator_module):
+    """DeploymentCircuitBreaker.resetOnHealthyTask (default true): the healthy replacement resets
+    the failure count, and the rollout completes."""
+    ecs_service.put(json.dumps({KEY: "v"}))
+    emulator_module.set_faults(app="exits-once")
+    try:
+        ecs_service.create()
+        ecs_service.until(lambda: ecs_service.describe()["deployments"][0]["rolloutState"] == "COMPLETED")
+    finally:
+        emulator_module.set_faults(app=None)
+    (deployment,) = ecs_service.describe()["deployments"]
+    assert deployment["failedTasks"] == 0
+    (crashed,) = ecs_service.tasks("STOPPED")
+    assert crashed["stoppedReason"] == "Essential container in task exited"
+    assert emulator_module.set_faults() == {}  # "exits-once" turned itself off
+
+
+def test_a_key_the_app_rejects_trips_the_breaker_and_ecs_rolls_back_to_the_last_completed_revision(
+        ecs_service, emulator_module):
+    old = ecs_service.put(json.dumps({KEY: "old"}))
+    ecs_service.create()
+    ecs_service.deploy(ecs_service.revision(old))
+    completed = ecs_service.until(lambda: [d for d in ecs_service.describe()["deployments"]
+                                           if d["rolloutState"] == "COMPLETED" and d["taskDefinition"].endswith(":2")])
+    emulator_module.set_faults(app="rejects-new-keys")
+    try:
+        new = ecs_service.put(json.dumps({KEY: "new, rejected"}))
+        failing = ecs_service.deploy(ecs_service.revision(new))
+        deployments = ecs_service.until(lambda: [d for d in ecs_service.describe()["deployments"]
+                                                 if d["id"] == failing and d["rolloutState"] == "FAILED"]
+                                        and ecs_service.describe()["deployments"])
+        primary = deployments[0]
+        assert primary["rolloutStateReason"] == \
+            f"ECS deployment circuit breaker: rolling back to deploymentId {completed[0]['id']}."
+        assert primary["taskDefinition"].endswith(":2")
+        ecs_service.until(lambda: ecs_service.describe()["deployments"][0]["rolloutState"] == "COMPLETED")
+    finally:
+        emulator_module.set_faults(app=None)
+    (running,) = ecs_service.tasks("RUNNING")
+    assert running["taskDefinitionArn"].endswith(":2")
+    reasons = {t["stoppedReason"] for t in ecs_service.tasks("STOPPED")}
+    assert any(r.startswith("Task failed ELB health checks") for r in reasons), reasons
+    events = [e["message"] for e in ecs_service.describe()["events"]]
+    assert f"(service app) rolling back to deployment {completed[0]['id']}." in events
+
+
+def test_a_new_deployment_is_missing_from_the_next_describe_services_reads_when_delayed(ecs_service, emulator_module):
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.create()
+    emulator_module.set_faults(deployment_visibility="delayed")
+    try:
+        started = ecs_service.ecs.update_service(cluster=ecs_service.cluster, service="app", forceNewDeployment=True)
+        new = started["service"]["deployments"][0]["id"]  # UpdateService's own answer lists it
+        seen = [[d["id"] for d in ecs_service.describe()["deployments"]] for _ in range(4)]
+    finally:
+        emulator_module.set_faults(deployment_visibility=None)
+    assert [new in ids for ids in seen] == [False, False, False, True]
+    assert seen[0] and all(ids[0] != new for ids in seen[:3])
+
+
+def test_list_tasks_pages_a_crash_looping_hour_oldest_first_and_the_history_goes_with_the_switch(
+        ecs_service, emulator_module):
+    ecs_service.put(json.dumps({KEY: "v"}))
+    ecs_service.create()
+    ecs_service.until(lambda: ecs_service.health() == ["healthy"])
+    ecs_service.ecs.update_service(cluster=ecs_service.cluster, service="app", forceNewDeployment=True)
+    ecs_service.until(lambda: ecs_service.tasks("STOPPED"))  # the replaced task: the newest stopped one
+    ecs, cluster = ecs_service.ecs, ecs_service.cluster
+    emulator_module.set_faults(stopped_history="crash-loop")
+    try:
+        first = ecs.list_tasks(cluster=cluster, serviceName="app", desiredStatus="STOPPED")
+        second = ecs.list_tasks(cluster=cluster, serviceName="app", desiredStatus="STOPPED",
+                                nextToken=first["nextToken"])
+        (oldest,) = ecs.describe_tasks(cluster=cluster, tasks=first["taskArns"][:1])["tasks"]
+        (newest,) = ecs.describe_tasks(cluster=cluster, tasks=second["taskArns"][-1:])["tasks"]
+    finally:
+        emulator_module.set_faults(stopped_history=None)
+    assert len(first["taskArns"]) == 100 and "nextToken" not in second
+    assert len(first["taskArns"]) + len(second["taskArns"]) == 121
+    assert oldest["stoppedReason"] == "Essential container in task exited"
+    assert newest["stoppedReason"].startswith("Scaling activity initiated by (deployment ")
+    assert len(ecs.list_tasks(cluster=cluster, serviceName="app", desiredStatus="STOPPED")["taskArns"]) == 1
+
+
+def test_list_tasks_takes_started_by_only_alone_and_describe_tasks_at_most_100(ecs_service):
+    from botocore.exceptions import ClientError
+
+    ecs_service.create()
+    deployment = ecs_service.describe()["deployments"][0]["id"]
+    with pytest.raises(ClientError) as both:
+        ecs_service.ecs.list_tasks(cluster=ecs_service.cluster, startedBy=deployment, desiredStatus="STOPPED")
+    assert both.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "startedBy must be the only filter" in both.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as many:
+        ecs_service.ecs.describe_tasks(cluster=ecs_service.cluster, tasks=[f"t{i}" for i in range(101)])
+    assert many.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_a_throttling_burst_refuses_the_next_ecs_reads_then_answers(ecs_service, emulator_module):
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    ecs_service.create()
+    import boto3
+
+    env = ecs_service.env
+    once = boto3.client("ecs", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))  # no retry of botocore's
+    emulator_module.set_faults(throttling="burst")
+    codes = []
+    for _ in range(5):
+        try:
+            once.describe_services(cluster=ecs_service.cluster, services=["app"])
+            codes.append("ok")
+        except ClientError as exc:
+            codes.append(exc.response["Error"]["Code"])
+    assert codes == ["ThrottlingException"] * 4 + ["ok"]
+    assert "throttling" not in emulator_module.set_faults()

@@ -23,6 +23,7 @@ from cli.observers.doctor.static import static_checks
 from cli.core.aws import AwsTarget
 from cli.observers.service import wait_for_rollout
 from cli.main import app
+from tfrun import stopped_of
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 
@@ -456,7 +457,7 @@ def test_live_explains_the_stopped_tasks_of_a_failing_deployment(deployed_stack,
             deploymentConfiguration={**config, "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
         )["service"]["deployments"][0]["id"]
         for _ in range(60):  # until a task of the new deployment has stopped
-            if ecs.list_tasks(cluster=cluster, startedBy=primary, desiredStatus="STOPPED")["taskArns"]:
+            if stopped_of(ecs, cluster, name, primary):
                 break
             time.sleep(0.5)
         code, failed, report = deployed_stack.doctor()

@@ -116,6 +116,9 @@ EXAMPLES: dict[str, tuple[list, list]] = {
                                 {"existing_vpc_id": VPC, "existing_private_subnet_ids": SUBNETS,
                                  "existing_vpc_endpoints": {"s3": "vpc-0123"}}]),
     "pinecone_environment": (["", "us-east-1-aws", "gcp-starter"], ["US-EAST", "-aws", "a b", "x" * 65]),
+    "secret_version_id": (["", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", "x" * 32, "Z_9-" * 16],
+                          ["AWSCURRENT", "x" * 31, "x" * 65, "a1b2c3d4-5678-90ab-cdef-EXAMPLE1111:",
+                           "a1b2c3d4 5678-90ab-cdef-EXAMPLE11111", " a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"]),
 }
 
 

@@ -163,16 +163,24 @@ def statements_for_action(statements: list[dict], action: str) -> list[dict]:
 
 # --------------------------------------------------------------------------- the secret and its readers
 
-def test_value_from_is_the_secret_arn_with_the_json_key(built):
+def test_value_from_is_the_secret_arn_with_the_json_key_and_the_pinned_version(built):
     (td,) = resources(built.json, "aws_ecs_task_definition").values()
     containers = td["container_definitions"]
     secrets_block = re.search(r'"secrets" = \[(.*?)\]', containers)
     assert secrets_block, f"no `secrets` list in the container definition: {containers}"
     entries = re.findall(r'\{"name" = "([^"]+)", "valueFrom" = "([^"]+)"\}', secrets_block.group(1))
     secret = only_secret(built.json)
-    assert entries == [("PINECONE_API_KEY", f"${{aws_secretsmanager_secret.{secret}.arn}}:PINECONE_API_KEY::")]
+    # The version id is the secret_version_id input: empty by default (AWSCURRENT, the seed's flow).
+    assert entries == [("PINECONE_API_KEY",
+                        f"${{aws_secretsmanager_secret.{secret}.arn}}:PINECONE_API_KEY::${{var.secret_version_id}}")]
+    assert built.json["variable"]["secret_version_id"]["default"] == ""
     # The key reaches the container through `secrets` only, never as a plain environment value.
     assert '"environment"' not in containers
+
+
+def test_replaced_task_definition_revisions_stay_registered_for_a_rollback(built):
+    (td,) = resources(built.json, "aws_ecs_task_definition").values()
+    assert td["skip_destroy"] is True
 
 
 def test_execution_role_has_an_attached_policy_reading_only_this_secret_and_key(built):

@@ -8,6 +8,7 @@ The secret's plaintext is read only with ``--check-value`` (a read shows in Clou
 from __future__ import annotations
 
 import json
+import re
 
 from cli.observers.doctor import FAIL, PASS, WARN, Check
 from cli.observers.secret import secret_state
@@ -61,6 +62,13 @@ def exec_role(d) -> Check:
     return Check(EXEC_ROLE, PASS, f"{name}: {', '.join(names)}")
 
 
+def _injects_the_key(text: str, secret_arn: str) -> bool:
+    """``<secret arn>:PINECONE_API_KEY::`` with no version stage, and a pinned version id or none."""
+    parts = catalog.split_value_from(text or "")
+    return bool(parts) and parts[:3] == (secret_arn, SECRET_JSON_KEY, "") and (
+        parts[3] == "" or re.fullmatch(catalog.SECRET_VERSION_ID_RE, parts[3]) is not None)
+
+
 def value_from(d) -> Check:
     secret_arn = d.outputs["byoc_secret_arn"]
     problems = []
@@ -70,15 +78,16 @@ def value_from(d) -> Check:
             problems.append(f"revision {rev} has no execution role")
         for c in td.get("containerDefinitions", []):
             for sec in c.get("secrets", []):
-                if sec.get("valueFrom") != catalog.value_from(secret_arn):
+                if not _injects_the_key(sec.get("valueFrom", ""), secret_arn):
                     problems.append(f"revision {rev}: {sec.get('name')} valueFrom {sec.get('valueFrom')!r} "
-                                    f"is not <secret arn>:{SECRET_JSON_KEY}::")
+                                    f"is not <secret arn>:{SECRET_JSON_KEY}::<version id>")
     if not d.task_definitions:
         return Check(VALUE_FROM, FAIL, "the service has no task definition", "re-run `byoc deploy`")
     return Check(VALUE_FROM, FAIL if problems else PASS,
-                 "; ".join(problems) or f"valueFrom = <secret arn>:{SECRET_JSON_KEY}::",
-                 f"register the revision with valueFrom \"{catalog.value_from(secret_arn)}\" and an execution "
-                 "role (`byoc deploy` does)" if problems else "")
+                 "; ".join(problems) or f"valueFrom = <secret arn>:{SECRET_JSON_KEY}::<version id> (the pinned key "
+                                        "version, or none: AWSCURRENT)",
+                 f"register the revision with valueFrom \"{catalog.value_from(secret_arn)}\" (plus a version id to "
+                 "pin one) and an execution role (`byoc deploy` does)" if problems else "")
 
 
 def _value_problems(d) -> list[str] | None:

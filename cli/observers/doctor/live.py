@@ -63,17 +63,17 @@ class Deployed:
     @cached_property
     def task_definitions(self) -> list[dict]:
         """The service's task definition and, when newer, the family's latest ACTIVE revision
-        (what the next deployment, or a console "update", takes)."""
+        (what the next deployment, or a console "update", takes). The latest is asked for by
+        family alone (DescribeTaskDefinition: "if a revision isn't specified, the latest ACTIVE
+        revision is used"), not read from ListTaskDefinitions, which pages (newest last, and a
+        family prefix that matches other families too)."""
         ecs = self.client("ecs")
         current = self.service["taskDefinition"] if self.service else None
         if current is None:
             return []
-        family = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]["family"]
-        active = [a for a in ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
-                  if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
-        latest = max(active, key=lambda a: int(a.rsplit(":", 1)[-1]), default=current)
-        return [ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-                for arn in dict.fromkeys([current, latest])]
+        definition = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
+        latest = ecs.describe_task_definition(taskDefinition=definition["family"])["taskDefinition"]
+        return [definition] if latest["taskDefinitionArn"] == definition["taskDefinitionArn"] else [definition, latest]
 
 
 def _safe(name: str, fn: Callable[[Deployed], Check], deployed: Deployed) -> Check:

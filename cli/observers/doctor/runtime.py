@@ -4,7 +4,8 @@ did with everything the other checks look at.
 The stopped tasks are the runbook's first stop: each failed task's ``stoppedReason``,
 explained (``explain``). Failures of the current deployment fail the check; those of earlier
 deployments (ECS shows stopped tasks for about an hour) are a warning, since the service has
-moved on from them.
+moved on from them. A service that ECS's circuit breaker rolled back fails the service check
+even when the old revision serves well: the last change did not happen (``revisions.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import Counter
 from cli.observers.doctor import FAIL, PASS, SKIP, WARN, Check
 from cli.observers.stopped import explain_stopped, redact
 from cli.core.policy import action_matches, arn_like, as_list
+from cli.observers.revisions import read_revisions
 from cli.observers.service import is_failure, primary_deployment, stopped_tasks
 
 IMAGE = "image exists and may be pulled"
@@ -100,6 +102,16 @@ def service(d) -> Check:
     primary = primary_deployment(svc) or {}
     rollout = primary.get("rolloutState") or "UNKNOWN"
     detail = f"{running} of {desired} tasks running, rollout {rollout}"
+    rev = read_revisions(d.client("ecs"), svc)
+    if rev.rolled_back:
+        return Check(SERVICE, FAIL, f"{detail}, but the last change failed and was rolled back: ECS's circuit breaker "
+                     f"took {rev.latest}{_key(rev.latest_key)} back and runs {rev.primary}"
+                     f"{_key(next(iter(r.key_version for r in rev.running if r.revision == rev.primary), None))} "
+                     f"(ECS: \"{rev.ecs_says}\")",
+                     "read the stopped tasks below; a bad key: `byoc secret rollback` makes the running key current "
+                     "again (or `byoc secret put` a good one); else fix what they name and deploy again")
+    if rev.behind:
+        detail += f"; it runs {rev.primary}, not the newest revision {rev.latest}"
     if running >= desired:
         return Check(SERVICE, PASS, detail if desired else
                      f"{detail} (0 desired: tasks start when the secret has a value, `byoc secret put`)")
@@ -107,6 +119,10 @@ def service(d) -> Check:
         return Check(SERVICE, FAIL, detail, "read the stopped tasks below; fix what they name, then "
                      "`byoc deploy` (or `byoc secret put`) starts new tasks")
     return Check(SERVICE, WARN, f"{detail}, {pending} pending", "tasks are starting; re-run doctor in a minute")
+
+
+def _key(version: str | None) -> str:
+    return f" (key version {version})" if version else ""
 
 
 def stopped(d) -> Check:

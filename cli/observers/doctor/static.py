@@ -10,7 +10,7 @@ from cli.observers.doctor import FAIL, PASS, SKIP, WARN, Check
 from cli.core import policy
 from cli.core.tfexpr import Evaluator, ExprError
 from constructs_lib.catalog import (EXECUTION_MANAGED_POLICY, EXECUTION_MANAGED_POLICY_PATH, SECRET_READ_ACTION,
-                                    TASK_START_SERVICES, service_of, value_from)
+                                    SECRET_VERSION_INPUT, TASK_START_SERVICES, service_of, value_from)
 
 MIN_PLATFORM = (1, 4, 0)
 
@@ -138,9 +138,13 @@ def static_checks(doc: dict, values: dict[str, Any] | None = None) -> list[Check
             "attached" if has_managed else "not attached: image pulls and awslogs fail",
             "" if has_managed else f"attach arn:aws:iam::aws:policy/{EXECUTION_MANAGED_POLICY_PATH}"))
 
-    # 2. valueFrom carries the JSON key (root cause 2).
-    bad = [v for v in value_froms if not re.search(r"\.arn\}:[A-Za-z0-9_.-]+:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*$", v)]
-    ok = value_froms and not bad and all(v.endswith(value_from("")) for v in value_froms)
+    # 2. valueFrom carries the JSON key (root cause 2); its version id is empty, an id, or the
+    # secret_version_id input that pins it.
+    pin = "${var." + SECRET_VERSION_INPUT + "}"
+    unpinned = [v.removesuffix(pin) for v in value_froms]
+    bad = [v for v, u in zip(value_froms, unpinned)
+           if not re.search(r"\.arn\}:[A-Za-z0-9_.-]+:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*$", u)]
+    ok = value_froms and not bad and all(re.search(re.escape(value_from("")) + r"[A-Za-z0-9_-]*$", u) for u in unpinned)
     checks.append(Check(
         "valueFrom carries the JSON key", PASS if ok else FAIL,
         ", ".join(value_froms) if ok else f"valueFrom {bad or value_froms or '(none)'}",
