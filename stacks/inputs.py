@@ -539,7 +539,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Service": ("container_image", "app_name", "container_port", "desired_count", "start_tasks", "task_cpu",
                 "task_memory", "autoscaling_min_capacity", "autoscaling_max_capacity", "autoscaling_cpu_target",
                 "health_check_grace_period_seconds", "container_read_only_root_filesystem", "ecs_exec"),
-    "Security": ("app_reader_principal_arns", "secret_recovery_window_days"),
+    "Security": ("app_reader_principal_arns", "secret_recovery_window_days", SECRET_VERSION_INPUT),
     "Load balancer": ("load_balancer_type", "certificate_arn", "tls_policy", "private_dns_name", "health_check_path",
                       "alb_deletion_protection", "alb_access_logs_bucket"),
     "Observability": ("log_retention_days", "vpc_flow_logs", "alarms", "alarm_cpu_percent", "alarm_sns_topic_arn",

@@ -27,7 +27,6 @@ from constructs_lib.catalog import READERS_INPUT, SECRET_VERSION_INPUT
 from stacks import STACK_NAME, STATE_FILE
 from stacks.backend import S3Backend, backend_from_config
 from stacks.field_errors import FieldError
-from constructs_lib.catalog import READERS_INPUT
 from stacks.inputs import BY_NAME, FARGATE_SIZES, INPUTS, Input, defaults, validate
 from stacks.pinecone import PineconeIndexes, pinecone_from_config
 
