@@ -94,3 +94,29 @@ def byoc_in_terminal(*args: str, env: dict[str, str] | None = None, answers: dic
         if proc.poll() is None:
             proc.kill()
     return Run(proc.returncode, stdout.decode(), seen.decode(errors="replace"))
+
+
+#: The image of a project that only looks deployed (no AWS behind it).
+LOOKS_DEPLOYED_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
+
+
+def make_looks_deployed(project: Path) -> Path:
+    """What byoc reads to decide that a deployment exists — the saved inputs and a local state
+    holding a resource — with no AWS behind it: for cases that stop before they would reach one."""
+    import json
+
+    from stacks.inputs import defaults
+
+    (project / ".byoc").mkdir(parents=True, exist_ok=True)
+    (project / ".byoc" / "inputs.tfvars.json").write_text(
+        json.dumps({**defaults(), "container_image": LOOKS_DEPLOYED_IMAGE}))
+    (project / "terraform.byoc.tfstate").write_text(json.dumps(
+        {"version": 4, "serial": 1, "lineage": "t", "outputs": {}, "resources": [{"mode": "managed"}]}))
+    return project
+
+
+def no_aws_env(tmp_path: Path) -> dict[str, str]:
+    """No credentials anywhere boto3 looks, and no instance metadata to ask."""
+    env = {k: v for k, v in clean_env().items() if not k.startswith("AWS_")}
+    return {**env, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true"}

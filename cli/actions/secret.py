@@ -120,14 +120,21 @@ def put_secret(s: Session, value: str, options: RollOptions = RollOptions()) -> 
     except aws_errors() as exc:
         raise aws_error(exc, "storing the secret value") from None
     version = resp.get("VersionId", "?")
-    done = f"the new key was stored as version {version} (AWSCURRENT)"
+    _roll_onto(s, d, tf, version, options, done=f"the new key was stored as version {version} (AWSCURRENT)",
+               said=f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.",
+               why="they read the new key")
+    return version
+
+
+def _roll_onto(s: Session, d, tf, version: str, options: RollOptions, *, done: str, said: str, why: str) -> None:
+    """After the secret changed (``done``): the service pinned to ``version`` and rolled onto it, or
+    told how to, if it is not deployed; an interruption says what was done and how to finish."""
     with half_done(f"{done}; the service does not read it yet", _deploy(s, d, version)):
-        say(f"Stored PINECONE_API_KEY in the secret (version {version}); the value was not printed.")
+        say(said)
         if tf is None:
             _not_deployed(s, d, version)
-            return version
-        pin_key(s, tf, d.values, d.outputs, version, options, why="they read the new key", done=done)
-    return version
+            return
+        pin_key(s, tf, d.values, d.outputs, version, options, why=why, done=done)
 
 
 def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
@@ -148,11 +155,7 @@ def rollback_secret(s: Session, options: RollOptions = RollOptions()) -> str:
             SecretId=arn, VersionStage=CURRENT, MoveToVersionId=previous, RemoveFromVersionId=current)
     except aws_errors() as exc:
         raise aws_error(exc, "making the previous version current") from None
-    done = f"version {previous} was made AWSCURRENT again"
-    with half_done(f"{done}; the service does not read it yet", _deploy(s, d, previous)):
-        say(f"Made version {previous} current again (version {current} is now the previous one); no value was read.")
-        if tf is None:
-            _not_deployed(s, d, previous)
-            return previous
-        pin_key(s, tf, d.values, d.outputs, previous, options, why="they read the previous key", done=done)
+    _roll_onto(s, d, tf, previous, options, done=f"version {previous} was made AWSCURRENT again",
+               said=f"Made version {previous} current again (version {current} is now the previous one); no value "
+                    "was read.", why="they read the previous key")
     return previous

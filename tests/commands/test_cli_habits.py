@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from byoc_run import byoc, clean_env
-from stacks.inputs import INPUTS, PANELS, defaults
+from byoc_run import byoc, clean_env, make_looks_deployed, no_aws_env
+from stacks.inputs import INPUTS, PANELS
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
 
@@ -56,20 +56,10 @@ def synthesized(synthesized_project, tmp_path) -> Path:
 
 @pytest.fixture
 def looks_deployed(project) -> Path:
-    """What byoc reads to decide that a deployment exists: the saved inputs and a local state
-    holding a resource. No AWS behind it: the cases below stop before they would reach one."""
-    (project / ".byoc").mkdir()
-    (project / ".byoc" / "inputs.tfvars.json").write_text(json.dumps({**defaults(), "container_image": IMAGE}))
-    (project / "terraform.byoc.tfstate").write_text(json.dumps(
-        {"version": 4, "serial": 1, "lineage": "t", "outputs": {}, "resources": [{"mode": "managed"}]}))
-    return project
+    return make_looks_deployed(project)
 
 
-def _no_aws_env(tmp_path: Path) -> dict[str, str]:
-    """No credentials anywhere boto3 looks, and no instance metadata to ask."""
-    env = {k: v for k, v in clean_env().items() if not k.startswith("AWS_")}
-    return {**env, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true"}
+_no_aws_env = no_aws_env
 
 
 def _fake_credentials() -> dict[str, str]:

@@ -6,7 +6,6 @@ and only there (the same line helper writing to a pipe adds nothing)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import re
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from byoc_run import byoc_in_terminal, clean_env
+from byoc_run import byoc_in_terminal, make_looks_deployed, no_aws_env
 from cli.core.progress import elapsed, notice
-from stacks.inputs import defaults
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0"
 ESCAPE = "\x1b["
@@ -26,20 +24,10 @@ ESCAPE = "\x1b["
 
 @pytest.fixture
 def looks_deployed(tmp_path) -> Path:
-    """The saved inputs and a local state holding a resource: what byoc reads to decide that a
-    deployment exists. No AWS behind it; the cases stop before they would reach one."""
-    project = tmp_path / "project"
-    (project / ".byoc").mkdir(parents=True)
-    (project / ".byoc" / "inputs.tfvars.json").write_text(json.dumps({**defaults(), "container_image": IMAGE}))
-    (project / "terraform.byoc.tfstate").write_text(json.dumps(
-        {"version": 4, "serial": 1, "lineage": "t", "outputs": {}, "resources": [{"mode": "managed"}]}))
-    return project
+    return make_looks_deployed(tmp_path / "project")
 
 
-def _no_aws_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in clean_env().items() if not k.startswith("AWS_")}
-    return {**env, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true"}
+_no_aws_env = no_aws_env
 
 
 def test_secret_put_asks_for_the_key_on_the_terminal_and_writes_nothing_to_stdout(looks_deployed):

@@ -23,23 +23,9 @@ from cli.observers.doctor.static import static_checks
 from cli.observers.existing_vpc import check as check_network
 from cli.main import app
 from constructs_lib.catalog import PINECONE_PRIVATELINK
-from stacks.inputs import defaults
 from tfrun import aws, terraform
 
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
-VPC_ID, SUBNET_A, SUBNET_B = "vpc-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"
-SM_VPCE, S3_VPCE = "vpce-0a1b2c3d4e5f60718", "vpce-0a1b2c3d4e5f60719"
-#: The resource types of a VPC of its own: none of them in an existing VPC.
-OWN_NETWORK = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_eip", "aws_nat_gateway", "aws_route_table",
-               "aws_route", "aws_route_table_association", "aws_default_security_group"}
-
-
-def inputs(**overrides) -> dict:
-    return {**defaults(), "container_image": IMAGE, **overrides}
-
-
-def existing(**overrides) -> dict:
-    return inputs(existing_vpc_id=VPC_ID, existing_private_subnet_ids=[SUBNET_A, SUBNET_B], **overrides)
+from existing_vpc_inputs import IMAGE, OWN_NETWORK, S3_VPCE, SM_VPCE, SUBNET_A, SUBNET_B, VPC_ID, existing, inputs  # noqa: F401
 
 
 # --------------------------------------------------------------------------- cost and the static doctor, on the JSON

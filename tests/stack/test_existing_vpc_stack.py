@@ -18,24 +18,11 @@ import pytest
 
 from cli.core.config import parse_value
 from cli.core.tfexpr import Evaluator
-from stacks.inputs import BY_NAME, defaults, validate
+from stacks.inputs import BY_NAME, validate
 from test_options_network import planned
 from tfrun import terraform, variables_only
 
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
-VPC_ID, SUBNET_A, SUBNET_B = "vpc-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60719"
-SM_VPCE, S3_VPCE = "vpce-0a1b2c3d4e5f60718", "vpce-0a1b2c3d4e5f60719"
-#: The resource types of a VPC of its own: none of them in an existing VPC.
-OWN_NETWORK = {"aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_eip", "aws_nat_gateway", "aws_route_table",
-               "aws_route", "aws_route_table_association", "aws_default_security_group"}
-
-
-def inputs(**overrides) -> dict:
-    return {**defaults(), "container_image": IMAGE, **overrides}
-
-
-def existing(**overrides) -> dict:
-    return inputs(existing_vpc_id=VPC_ID, existing_private_subnet_ids=[SUBNET_A, SUBNET_B], **overrides)
+from existing_vpc_inputs import IMAGE, OWN_NETWORK, S3_VPCE, SM_VPCE, SUBNET_A, SUBNET_B, VPC_ID, existing, inputs  # noqa: F401
 
 
 def instances(stack: dict, values: dict, kind: str) -> dict[str, dict]:
