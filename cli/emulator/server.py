@@ -5,6 +5,17 @@ In front of moto's ``DomainDispatcherApplication``: the emulator's own endpoint,
 switch some on or off, DELETE to clear them all), then the routes the gap modules installed (the
 refusal of gap 10, the requests gap 11 judges or answers). Every module of the gap table is installed before the server starts, and
 every server starts as an empty AWS: moto's backends and the emulator's own state are reset.
+
+One request at a time reaches moto's backends and the gap modules (``_ONE_REQUEST_AT_A_TIME``).
+moto's backends are plain dicts and lists with no locking of their own, and its server answers each
+request in a thread: terraform sends ten at once, and under load one request's iteration meets
+another's insert (``RuntimeError: dictionary changed size during iteration`` in
+``describe_security_group_rules``, an HTML 500). The AWS SDK retries a 500, so a write that had
+already changed the model is sent twice and AWS's own answer to the second is
+``InvalidPermission.Duplicate`` — a failure no AWS account would show for one request. AWS answers
+each request against a consistent state ("Eventual consistency in the Amazon EC2 API" concerns
+what later requests see, not a half-applied one), so serializing the requests loses nothing the
+emulator models; each is answered in milliseconds.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from typing import Any, Callable, Iterator
 from cli.emulator import ecs_tasks, gaps, patching
 
 HOST = "127.0.0.1"
+_ONE_REQUEST_AT_A_TIME = threading.Lock()
 FAULTS_PATH = "/byoc-emulator/faults"
 #: GET: whether this emulator evaluates policies (gap 11) and with what, for byoc to say so.
 INFO_PATH = "/byoc-emulator/info"
@@ -61,6 +73,17 @@ def _with_byoc_routes(app):
     routes the gap modules installed (gap 10's refusal of Access Analyzer, gap 11's judged requests and
     IAM's policy simulator)."""
     def wsgi(environ, start_response):
+        with _ONE_REQUEST_AT_A_TIME:
+            # The whole body is produced inside the lock: a WSGI app may do its work while its
+            # answer is iterated.
+            result = answer(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):  # PEP 3333: the server calls close() when done
+                    result.close()
+
+    def answer(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
             return _faults(environ, start_response)
         if environ.get("PATH_INFO", "") == INFO_PATH:
