@@ -182,7 +182,13 @@ class Project:
         problems = [p for p in validate({k: v for k, v in values.items() if k in BY_NAME}) if p.field in values]
         if problems:
             raise ByocError(f"{where} is damaged ({problems[0].field}: {problems[0].message}): {fix}.")
-        return values
+        # Every deploy saves every input. The region says where the deployment is, so it is never
+        # guessed (a default would point every command at another region's empty account); an
+        # input added to byoc after that deploy reads as its default, as terraform reads it.
+        missing = [spec.name for spec in INPUTS if (spec.required or spec.name == "aws_region") and spec.name not in values]
+        if missing:
+            raise ByocError(f"{where} is damaged ({missing[0]} is missing): {fix}.")
+        return {**defaults(), **values}
 
     def save_inputs(self, values: dict[str, Any]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

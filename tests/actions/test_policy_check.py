@@ -93,7 +93,7 @@ def test_a_planned_policy_that_validation_refuses_stops_before_apply(partial, aw
         partial(secret_policy, key_policy)
     label = words.split(":")[0] if words.startswith("the ") else "the secret policy"
     assert str(stopped.value).startswith(f"nothing was applied: {label}: "), stopped.value
-    said = capsys.readouterr().out.splitlines()
+    said = capsys.readouterr().err.splitlines()
     assert any(line.startswith("  STOP: ") and words in line for line in said), said
     assert not (partial.project.state_dir / "byoc.tfplan").exists()  # the plan cannot be applied by mistake
     assert _nothing_created(aws_env_module)
@@ -103,7 +103,7 @@ def test_planned_policies_that_pass_are_said_and_the_plan_is_kept_for_apply(part
     summary, plan_file = partial(_policy(DENY_OUTSIDE), _policy(KEY_OF_THE_ACCOUNT))
     try:
         assert summary.add == 4 and plan_file.exists()
-        said = capsys.readouterr().out
+        said = capsys.readouterr().err
         assert "Policies validated before apply (" in said
         assert "aws_kms_key_policy.k" in said.splitlines()[0] and "aws_secretsmanager_secret_policy.s" in said.splitlines()[0]
         for passed in ("the secret policy: Secrets Manager ValidateResourcePolicy",
@@ -121,7 +121,7 @@ def test_a_policy_known_only_during_apply_is_said_not_checked_and_not_stopped(pa
         '"ARN"', '"${aws_secretsmanager_secret.s.arn}"')
     summary, plan_file = partial(naming_the_secret, _policy(KEY_OF_THE_ACCOUNT))
     plan_file.unlink(missing_ok=True)
-    said = capsys.readouterr().out
+    said = capsys.readouterr().err
     assert ("not checked: the secret policy (aws_secretsmanager_secret_policy.s) is known only during apply "
             "(it names what this apply creates); `byoc doctor` validates it once applied") in said
     assert "STOP" not in said

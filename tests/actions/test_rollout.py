@@ -331,12 +331,12 @@ def test_an_interrupted_lockdown_proof_is_said_honestly_and_proven_on_the_next_r
             "proven that they can read under it. To finish: `byoc lockdown` (it proves an unproven change)") in out
     assert "nothing was left half-done" not in out
     assert reader in readers(deployed_stack)
-    again = deployed_stack.invoke("lockdown")
+    again = deployed_stack.invoke("lockdown", "-y")
     assert again.exit_code == 0, again.output
     assert "No changes: the secret is already locked down to these readers." in again.output
     assert "did not prove it (interrupted, timed out or --no-verify-start): proving it now." in again.output
     assert "Proven: new tasks started and read the secret under the new policy." in again.output
-    third = deployed_stack.invoke("lockdown")  # proven: nothing left to prove
+    third = deployed_stack.invoke("lockdown", "-y")  # proven: nothing left to prove
     assert third.exit_code == 0 and "New tasks are starting" not in third.output, third.output
     assert deployed_stack.invoke("lockdown", "--remove-principal", reader, "-y").exit_code == 0
     healthy(deployed_stack)
@@ -367,14 +367,17 @@ def test_a_denial_by_an_unchanged_secret_policy_exits_1_with_nothing_to_undo(dep
     pathless = "arn:aws:iam::123456789012:role/byoc-team-reader"
     listed = ",".join([out["ecs_task_role_arn"], out["ecs_execution_role_arn"], pathless])
     deployed = deployed_stack.invoke("deploy", "--container-image", IMAGE, "--app-reader-principal-arns", listed, "-y")
-    assert deployed.exit_code == 0, deployed.output
-    result = deployed_stack.invoke("lockdown")
-    assert result.exit_code == 1, result.output
-    (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
-    assert error.startswith("byoc: error: the secret policy (unchanged: this run applied nothing) denies"), error
-    assert "byoc-team-reader GetSecretValue via vpce-" in error and "--remove-principal" in error
-    assert "Restoring the previous reader list" not in result.output
-    assert deployed_stack.invoke("lockdown", "--remove-principal", pathless, "-y").exit_code == 0
+    try:
+        assert deployed.exit_code == 0, deployed.output
+        result = deployed_stack.invoke("lockdown", "-y")
+        assert result.exit_code == 1, result.output
+        (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
+        assert error.startswith("byoc: error: the secret policy (unchanged: this run applied nothing) denies"), error
+        assert "byoc-team-reader GetSecretValue via vpce-" in error and "--remove-principal" in error
+        assert "Restoring the previous reader list" not in result.output
+    finally:  # the shared deployment goes back to its readers even when this test fails
+        removed = deployed_stack.invoke("lockdown", "--remove-principal", pathless, "-y")
+    assert removed.exit_code == 0, removed.output
     healthy(deployed_stack)
 
 

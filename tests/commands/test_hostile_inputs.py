@@ -123,7 +123,7 @@ def target(synthesized_project, tmp_path_factory, emulator_module):
     shutil.copytree(synthesized_project, project)
     (project / "terraform.byoc.tfstate").write_text(
         '{"version": 4, "serial": 3, "lineage": "test", "outputs": {}, "resources": [{"mode": "managed"}]}\n')
-    (project / ".byoc" / "inputs.tfvars.json").write_text(f'{{"container_image": "{IMAGE}"}}\n')
+    (project / ".byoc" / "inputs.tfvars.json").write_text(f'{{"container_image": "{IMAGE}", "aws_region": "us-east-1"}}\n')
     return project, emulator_module
 
 

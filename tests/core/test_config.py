@@ -36,7 +36,7 @@ def test_flag_overrides_config_file_and_environment(project_dir, monkeypatch):
 def test_redeploy_keeps_the_lockdown_reader_list_unless_set(project_dir):
     project = Project(project_dir)
     readers = ["arn:aws:iam::123456789012:role/byoc-agents-task-role"]
-    project.save_inputs({"container_image": IMAGE, "app_reader_principal_arns": readers})
+    project.save_inputs({"container_image": IMAGE, "aws_region": "us-east-1", "app_reader_principal_arns": readers})
     assert resolve(project, {"container_image": IMAGE})["app_reader_principal_arns"] == readers
     assert resolve(project, {"container_image": IMAGE, "app_reader_principal_arns": "[]"})[
         "app_reader_principal_arns"] == []

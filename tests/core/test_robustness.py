@@ -114,6 +114,8 @@ def test_an_empty_state_file_is_no_state_as_for_terraform(project):
     pytest.param(b"\xff\xfe", "not UTF-8 text", id="binary"),
     pytest.param(b"[1, 2]", "not a JSON object of inputs", id="not-an-object"),
     pytest.param(b'{"container_image": "x", "desired_count": "many"}', "desired_count:", id="bad-value"),
+    # The region is never guessed: a default would point every command at another region's account.
+    pytest.param(b'{"container_image": "x"}', "aws_region is missing", id="no-region"),
 ])
 def test_damaged_saved_inputs_name_the_file_and_the_way_back(project, inputs, why):
     _deployed(project, state=GOOD_STATE.encode(), inputs=inputs)
