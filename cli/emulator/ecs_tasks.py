@@ -9,7 +9,8 @@ following AWS's documentation of what matters to this stack:
   when its task definition changes and on ``forceNewDeployment``; ECS injects ``secrets`` only
   when a task starts, so a new secret value reaches a service only through a new deployment.
 * Tasks go PROVISIONING -> PENDING -> RUNNING, one phase per ``BYOC_EMULATOR_TASK_SECONDS``
-  (1 s by default). In PENDING each container's ``secrets`` are resolved the way ECS's agent
+  (1 s by default), on the model's own clock: a read advances the service through every start,
+  failure and backed-off restart due since the last read, each at its own time. In PENDING each container's ``secrets`` are resolved the way ECS's agent
   does: the secret must exist and have a version with the ``valueFrom`` stage (AWSCURRENT), and
   with a JSON key the value must be a JSON object holding that key. Otherwise the task stops
   with ``stopCode`` TaskFailedToStart and AWS's own ``stoppedReason`` text
@@ -205,6 +206,10 @@ class _Service:
     hidden: dict[str, int] = field(default_factory=dict)
     #: ARNs of the crash-looping hour's stopped tasks (stopped_history; ecs_reads.py).
     history: list[str] = field(default_factory=list)
+    #: The monotonic time of the last read that advanced this service (``_schedule``).
+    last_tick: float = 0.0
+    #: The model's time of the last failed task (the breaker trips then; its rollback starts after).
+    last_failure: float = 0.0
 
 
 #: Service ARN -> its model.
@@ -236,7 +241,7 @@ def on_create(backend, service, deployment_configuration: dict | None) -> None:
     with _lock:
         service.deployment_configuration = deployment_configuration or {}
         model = _Service([_Deployment(_deployment_id(), service.task_definition, int(service.desired_count or 0),
-                                      _now())])
+                                      _now(), next_start=time.monotonic())])  # its tasks start now, read or not
         _models[service.arn] = model
         _publish(backend, service, model)
 
@@ -252,7 +257,7 @@ def on_update(backend, service, *, new_deployment: bool, deployment_configuratio
         desired = int(service.desired_count or 0)
         if new_deployment or service.task_definition != primary.task_definition:
             primary.status = "ACTIVE"
-            started = _Deployment(_deployment_id(), service.task_definition, desired, _now())
+            started = _Deployment(_deployment_id(), service.task_definition, desired, _now(), next_start=time.monotonic())
             model.deployments.insert(0, started)
             model.steady = False
             if faults().get("deployment_visibility") == "delayed":
@@ -301,28 +306,51 @@ def _tasks(backend, service) -> list:
 
 
 def _schedule(backend, service, model: _Service) -> None:
+    """Advance the service to now. ECS does not wait for anyone to look: every start, failure
+    and backed-off restart due since the last read happens at its own time, so one read after
+    ten seconds finds what ten reads a second apart would (the first version started a backed-off
+    task only at the read that found it due, so a rollout's pace was the watcher's polling pace)."""
     from cli.emulator import ecs_reads
 
     clock = time.monotonic()
     ecs_reads.keep_stopped_history(backend, service, model, faults().get("stopped_history") == "crash-loop")
+    for _ in range(200):  # each pass starts at most one round of tasks; bounded, never endless
+        if not _step(backend, service, model, clock):
+            break
+    model.last_tick = clock
+    _publish(backend, service, model)
+
+
+def _step(backend, service, model: _Service, clock: float) -> bool:
+    """One pass of the scheduler at ``clock``: True when it started tasks (another pass may find
+    them failed and due for a restart before ``clock``)."""
+    started_any = False
     tasks = _tasks(backend, service)
     for task in tasks:
         _advance(backend, service, model, task, clock)
     primary = model.deployments[0]
     live = [t for t in tasks if t.last_status != "STOPPED"]
     mine = [t for t in live if t.started_by == primary.id]
-    if primary.rollout != "FAILED":
+    breaker = _breaker(service)
+    threshold = min(max(3, math.ceil(primary.desired / 2)), 200)
+    # A deployment whose failures reached the threshold starts no more tasks: the breaker below
+    # fails it in this pass.
+    tripped = primary.rollout == "IN_PROGRESS" and breaker.get("enable") and primary.failed >= threshold
+    if primary.rollout != "FAILED" and not tripped:
         missing = primary.desired - len(mine)
         if missing > 0 and clock >= primary.next_start:
+            # A start held back by ECS's backoff happened when the backoff ended, if that was
+            # since the last read; any other start happens now (the change that asked for it).
+            at = primary.next_start if primary.next_start > model.last_tick else clock
             for _ in range(missing):
-                mine.append(_start(backend, service, model, primary, clock))
+                mine.append(_start(backend, service, model, primary, at))
+            started_any = at < clock
             _event(model, f"(service {service.name}) has started {missing} tasks: "
                           + " ".join(f"(task {t.id})" for t in mine[-missing:]) + ".")
         for task in sorted(mine, key=lambda t: t._byoc_started)[primary.desired:] if missing < 0 else []:
             _stop(backend, service, task, "ServiceSchedulerInitiated",
                   f"Scaling activity initiated by (deployment {primary.id})")
     healthy = [t for t in mine if t.last_status == "RUNNING" and _healthy(task=t)]
-    breaker = _breaker(service)
     if healthy and primary.failed and breaker.get("resetOnHealthyTask", True):
         # DeploymentCircuitBreaker.resetOnHealthyTask (default true): "a task that reaches a
         # healthy state resets the failure count to 0".
@@ -340,7 +368,6 @@ def _schedule(backend, service, model: _Service) -> None:
         if not model.steady:
             model.steady = True
             _event(model, f"(service {service.name}) has reached a steady state.")
-    threshold = min(max(3, math.ceil(primary.desired / 2)), 200)
     if primary.rollout == "IN_PROGRESS" and breaker.get("enable") and primary.failed >= threshold:
         primary.rollout = "FAILED"
         primary.reason = "ECS deployment circuit breaker: tasks failed to start."
@@ -352,12 +379,13 @@ def _schedule(backend, service, model: _Service) -> None:
             # change events: "ECS deployment circuit breaker: rolling back to deploymentId ...").
             primary.status = "ACTIVE"
             back = _Deployment(_deployment_id(), target[1], primary.desired, _now(), is_rollback=True,
-                               next_start=clock + _phase())
+                               next_start=model.last_failure + _phase())
             back.reason = f"ECS deployment circuit breaker: rolling back to deploymentId {target[0]}."
             model.deployments.insert(0, back)
             service.task_definition = back.task_definition
             _event(model, f"(service {service.name}) rolling back to deployment {target[0]}.")
-    _publish(backend, service, model)
+            started_any = True  # the rollback's first start may be due before ``clock``
+    return started_any
 
 
 def _healthy(task) -> bool:
@@ -395,7 +423,7 @@ def _advance(backend, service, model: _Service, task, clock: float) -> None:
     if task.last_status == "PENDING" and age >= 2 * _phase():
         failure = _start_failure(backend, service, task)
         if failure:
-            _failed(backend, service, model, task, "TaskFailedToStart", failure)
+            _failed(backend, service, model, task, "TaskFailedToStart", failure, at=task._byoc_started + 2 * _phase())
             return
         task.last_status, task.started_at = "RUNNING", _now()
         for container in task.containers:
@@ -416,12 +444,13 @@ def _advance(backend, service, model: _Service, task, clock: float) -> None:
                 set_faults({"app": None})
             for container in task.containers:
                 container.exitCode = 1
-            _failed(backend, service, model, task, "EssentialContainerExited", "Essential container in task exited")
+            _failed(backend, service, model, task, "EssentialContainerExited", "Essential container in task exited",
+                    at=task._byoc_started + 3 * _phase())
             return
     if failing and age >= 4 * _phase():
         groups = ", ".join(g.arn for g in task._byoc_target_groups)
         _failed(backend, service, model, task, "ServiceSchedulerInitiated",
-                f"Task failed ELB health checks in (target-group {groups})")
+                f"Task failed ELB health checks in (target-group {groups})", at=task._byoc_started + 4 * _phase())
 
 
 def _started_since_switch(task) -> bool:
@@ -440,12 +469,16 @@ def _key_rejected(task) -> bool:
     return any(version not in before for version in task._byoc_key_versions)
 
 
-def _failed(backend, service, model: _Service, task, code: str, reason: str) -> None:
+def _failed(backend, service, model: _Service, task, code: str, reason: str, *, at: float) -> None:
+    """``task`` stopped with ``reason`` at ``at`` (the model's time of the failure, not the read's;
+    never before the last read, which found it alive: a fault switched on since acts from then)."""
+    at = max(at, model.last_tick)
     _stop(backend, service, task, code, reason)
     for deployment in model.deployments:
         if deployment.id == task.started_by:
             deployment.failed += 1
-            deployment.next_start = time.monotonic() + _phase()  # ECS backs off between failed starts
+            deployment.next_start = at + _phase()  # ECS backs off between failed starts
+    model.last_failure = max(model.last_failure, at)
     _event(model, f"(service {service.name}) has stopped 1 running tasks: (task {task.id}).")
 
 

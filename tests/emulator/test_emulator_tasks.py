@@ -7,6 +7,7 @@ switch. No terraform: one service built with boto3, the way the stack builds it.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -90,6 +91,17 @@ def test_the_circuit_breaker_fails_a_rollout_of_tasks_that_cannot_start(ecs_serv
     ecs_service.until(lambda: ecs_service.describe()["deployments"][0]["rolloutState"] == "FAILED")
     (deployment,) = ecs_service.describe()["deployments"]
     assert deployment["failedTasks"] >= 3 and "circuit breaker" in deployment["rolloutStateReason"]
+
+
+def test_ecs_goes_on_between_reads_one_read_after_a_quiet_spell_finds_the_whole_circuit_breaker(ecs_service):
+    """ECS does not wait for anyone to look: three failed starts (0.2 s each, 0.1 s of backoff
+    between them) are over long before one second has passed, so the first read after a second
+    finds the rollout FAILED. A model that moved on only at reads would show one failure."""
+    ecs_service.create()  # no secret value: every task fails to start
+    time.sleep(1.5)
+    (deployment,) = ecs_service.describe()["deployments"]
+    assert deployment["rolloutState"] == "FAILED" and deployment["failedTasks"] == 3, deployment
+    assert len(ecs_service.tasks("STOPPED")) == 3
 
 
 def _deny_all_but(readers: list[str], secret_arn: str, endpoint: str) -> str:
