@@ -23,6 +23,9 @@ ACCESS_DENIED = "AccessDenied"
 #: service's events ("rolling back to deployment <id>.").
 CIRCUIT_BREAKER = "circuit breaker"
 ROLLING_BACK = "rolling back to deployment"
+#: ECS's service event when the circuit breaker fails a deployment ("(service <name>) (deployment
+#: <id>) deployment failed: tasks failed to start.").
+DEPLOYMENT_FAILED = "deployment failed"
 #: The error codes of a request refused for its rate (AWS SDKs and Tools Reference Guide, "Retry
 #: behavior": the throttling errors the SDKs retry with backoff).
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",

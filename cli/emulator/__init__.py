@@ -88,10 +88,10 @@ def serve(port: int | None, say: Callable[[str], None]) -> None:
     code.
     """
     with running(port, say) as emu:
-        say(f"Emulator listening on {emu.endpoint_url} (Ctrl-C to stop). In another shell:")
-        say(f"  export AWS_ENDPOINT_URL={emu.endpoint_url} " +
-            " ".join(f"{k}={v}" for k, v in EMULATOR_ENV.items() if k != "AWS_SESSION_TOKEN"))
-        try:
+        try:  # from the first line on: a Ctrl-C may come as soon as the user has read it
+            say(f"Emulator listening on {emu.endpoint_url} (Ctrl-C to stop). In another shell:")
+            say(f"  export AWS_ENDPOINT_URL={emu.endpoint_url} " +
+                " ".join(f"{k}={v}" for k, v in EMULATOR_ENV.items() if k != "AWS_SESSION_TOKEN"))
             while True:  # short sleeps: a signal is acted on when the main thread next runs
                 time.sleep(0.5)
         except KeyboardInterrupt:

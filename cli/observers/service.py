@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cli.core.aws import AwsTarget, aws_error, aws_errors
-from cli.core.aws_texts import CIRCUIT_BREAKER, ROLLING_BACK, THROTTLING_CODES
+from cli.core.aws_texts import CIRCUIT_BREAKER, DEPLOYMENT_FAILED, ROLLING_BACK, THROTTLING_CODES
 from cli.core.errors import ByocError
 from cli.observers.stopped import explain_stopped, redact
 
@@ -346,10 +346,32 @@ def _replaced(ecs, elbv2, svc: dict, w: _Watch) -> RolloutFailed:
     primary = primary_deployment(svc) or {}
     if _is_rollback(primary):
         return _failed(ecs, elbv2, svc, None, w, rollback=primary)
+    failed_event = _failed_and_rolled_back(svc, w.deployment_id)
+    if failed_event:
+        # ECS failed it and its rollback completed between two looks: the rollback's reason now
+        # says "completed" and the failed deployment is no longer listed, but the service's
+        # events keep ECS's words for both.
+        return _failed(ecs, elbv2, svc, None, w, rollback=primary, ecs_says=failed_event)
     by = f"deployment {primary.get('id', '?')} ({revision(primary.get('taskDefinition'))}, " \
          f"{primary.get('rolloutState', '?')}: {primary.get('rolloutStateReason', '')})"
     return RolloutFailed(f"{w.name()} was replaced before it completed, by {by}: this command's change may not be "
                          "what runs; see `byoc status`.", None)
+
+
+def _failed_and_rolled_back(svc: dict, deployment_id: str | None) -> str | None:
+    """ECS's event saying ``deployment_id`` failed, when a later event says ECS rolled it back
+    ("(service s) (deployment <id>) deployment failed: tasks failed to start.", then "(service s)
+    rolling back to deployment <id>."); else None."""
+    if not deployment_id:
+        return None
+    rolled_back = False
+    for event in svc.get("events") or []:  # newest first
+        message = event.get("message") or ""
+        if ROLLING_BACK in message.lower():
+            rolled_back = True
+        elif f"(deployment {deployment_id})" in message and DEPLOYMENT_FAILED in message.lower():
+            return message if rolled_back else None
+    return None
 
 
 def _is_rollback(deployment: dict) -> bool:
@@ -373,11 +395,11 @@ def _warn_stopped(ecs, w: _Watch) -> None:
 
 
 def _failed(ecs, elbv2, svc: dict, state: ServiceState | None, w: _Watch, *,
-            rollback: dict | None = None) -> RolloutFailed:
+            rollback: dict | None = None, ecs_says: str | None = None) -> RolloutFailed:
     """ECS failed the watched deployment: its reason and causes; then, when ECS rolls back, the
     rollback followed to its end (within the timeout), so the message says what runs."""
     failed, causes = _causes(ecs, w)
-    ecs_says = state.rollout_reason if state else "(no longer listed)"
+    ecs_says = state.rollout_reason if state else (ecs_says or "(no longer listed)")
     count = f"{state.failed_tasks} failed task(s)" if state and state.failed_tasks else f"{len(failed)} failed task(s)"
     message = f"the rollout of {w.name()} failed: ECS says \"{ecs_says}\" ({count})"
     message += f": {causes}." if causes else "; no stopped task of it is listed (ECS lists them about an hour)."

@@ -274,6 +274,10 @@ def test_destroy_removes_everything_explains_the_secret_and_reports_what_it_dest
     result = d["destroy"]
     assert result.exit_code == 0, result.output
     assert "recovery window" in result.output
+    # Deletion protection went off through ELBv2 before the plan: terraform had nothing to update
+    # on the load balancer (its update would wait 30 s before looking again).
+    assert "Before destroying: turning off the load balancer's deletion protection." in result.output
+    assert "aws_lb.main" not in result.output[:result.output.index("Plan: 0 to add")], result.output
     # --json: the result, last (the narration before it goes to stderr).
     managed = sum(len(r["instances"]) for r in d["state_after_migrate"]["resources"] if r["mode"] == "managed")
     assert json.loads(result.output[result.output.rindex('{\n  "destroyed"'):]) == {

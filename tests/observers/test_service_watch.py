@@ -128,6 +128,35 @@ def test_a_failed_rollout_says_ecss_reason_the_tasks_that_failed_it_and_what_the
     assert revisions.latest_key == bad and {r.key_version for r in revisions.running} != {bad}
 
 
+def test_a_rollout_that_failed_and_was_rolled_back_between_two_looks_is_a_failure_not_a_replacement(
+        ecs_service, emulator_module):
+    """The watch looks, then not for three seconds, in which ECS fails the deployment and its
+    rollback completes: the failed deployment is no longer listed and the rollback's reason says
+    "completed". ECS's events still say what happened, so the watch says so too."""
+    healthy_service(ecs_service)
+
+    def look_away(n: int) -> None:
+        if n == 1:
+            time.sleep(3)
+
+    screen = Screen(on_sleep=look_away)
+    emulator_module.set_faults(app="rejects-new-keys")
+    try:
+        bad = ecs_service.put(json.dumps({KEY: "rejected by the app"}))
+        deployment = ecs_service.ecs.update_service(
+            cluster=ecs_service.cluster, service="app", taskDefinition=ecs_service.revision(bad),
+        )["service"]["deployments"][0]["id"]
+        with pytest.raises(RolloutFailed) as failed:
+            watch(ecs_service, screen, deployment_id=deployment)
+    finally:
+        emulator_module.set_faults(app=None)
+    message = str(failed.value)
+    assert "was replaced" not in message, message
+    assert f'ECS says "(service app) (deployment {deployment}) deployment failed: tasks failed to start."' in message
+    assert "3x Task failed ELB health checks in (target-group" in message
+    assert "ECS's circuit breaker rolled back to app-" in message and "1 of 1 tasks running" in message
+
+
 def test_a_deployment_replaced_by_a_newer_one_before_it_completed_says_which(ecs_service, emulator_module):
     healthy_service(ecs_service)
     emulator_module.set_faults(health="failing")  # the watched deployment cannot complete ...
