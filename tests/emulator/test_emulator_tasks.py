@@ -265,9 +265,13 @@ def test_a_key_the_app_rejects_trips_the_breaker_and_ecs_rolls_back_to_the_last_
     assert f"(service app) rolling back to deployment {completed[0]['id']}." in events
 
 
-def test_a_new_deployment_is_missing_from_the_next_describe_services_reads_when_delayed(ecs_service, emulator_module):
+def test_a_new_deployment_is_missing_from_the_next_describe_services_reads_when_delayed(
+        ecs_service, emulator_module, monkeypatch):
     ecs_service.put(json.dumps({KEY: "v"}))
     ecs_service.create()
+    # Phases of 5 s from here: the new deployment cannot complete (and drop the old one from the
+    # list) during the four reads, however slow the machine, as it cannot in ECS's seconds either.
+    monkeypatch.setenv("BYOC_EMULATOR_TASK_SECONDS", "5")
     emulator_module.set_faults(deployment_visibility="delayed")
     try:
         started = ecs_service.ecs.update_service(cluster=ecs_service.cluster, service="app", forceNewDeployment=True)
