@@ -9,7 +9,6 @@ from typing import Any, Callable
 from cli.core.aws import aws_error, aws_errors
 from cli.core.errors import ByocError
 from cli.core.session import Session, say
-from stacks.inputs import defaults
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Destroyed:
 
 
 def destroy(s: Session, *, auto_approve: bool, force_delete_secret: bool) -> Destroyed:
-    values = {**defaults(), **s.deployed_inputs()}  # an older deploy's file may lack a newer input
+    values = s.deployed_inputs()  # an input added since that deploy reads as its default (saved_inputs)
     tf = s.prepare(values["aws_region"])
     # Settings that must be in AWS/state before the destroy; applied only after the user said yes.
     before: dict[str, Any] = {}

@@ -432,7 +432,7 @@ def project_inputs(project: Project) -> tuple[dict[str, Any], str]:
     deployment exists, else byoc.toml/BYOC_*/defaults (with a placeholder image if none is set)."""
     saved = project.saved_inputs()
     if saved is not None and project.has_deployment():
-        return {**defaults(), **saved}, f"the last deploy ({project.inputs_file.relative_to(project.root)})"
+        return saved, f"the last deploy ({project.inputs_file.relative_to(project.root)})"
     source = "byoc.toml, BYOC_* and defaults (no deployment yet)"
     try:
         return resolve(project, {}), source

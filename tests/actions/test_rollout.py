@@ -114,15 +114,20 @@ def test_status_json_reports_the_services_running_tasks_and_healthy_targets(depl
 
 # --- the rollout's verdicts, and the key pinned (issue 23) ---------------------------------------
 
+def put_with_app(stack, behaviour: str, value: str):
+    """``byoc secret put <value>`` while the emulator's app switch plays ``behaviour``."""
+    stack.emulator.set_faults(app=behaviour)
+    try:
+        return stack.invoke("secret", "put", input=value + "\n")
+    finally:
+        stack.emulator.set_faults(app=None)
+
+
 def test_a_rollout_with_one_early_crash_then_success_exits_0_with_a_warning(deployed_stack):
     """The application's container exits once (the emulator's app switch: the next task to
     start); ECS replaces it, the replacement is healthy, the circuit breaker's count resets and
     the rollout completes: a warning line, exit 0 — not the old "a new task stopped" failure."""
-    deployed_stack.emulator.set_faults(app="exits-once")
-    try:
-        result = deployed_stack.invoke("secret", "put", input="pcsk-second-good-key\n")
-    finally:
-        deployed_stack.emulator.set_faults(app=None)
+    result = put_with_app(deployed_stack, "exits-once", "pcsk-second-good-key")
     assert result.exit_code == 0, result.output
     (warning,) = [line for line in result.output.splitlines() if line.startswith("Warning:")]
     assert "1 task(s) of the deployment of" in warning or "1 task(s) of deployment" in warning, warning
@@ -138,11 +143,7 @@ def test_a_key_the_app_rejects_is_rolled_back_by_ecs_to_the_previous_key_and_sta
     ECS's circuit breaker fails the deployment and rolls back to the previous revision — which
     pins the previous key, so the service is healthy again on it."""
     good = current_version(deployed_stack)
-    deployed_stack.emulator.set_faults(app="rejects-new-keys")
-    try:
-        result = deployed_stack.invoke("secret", "put", input="pcsk-a-key-the-app-rejects\n")
-    finally:
-        deployed_stack.emulator.set_faults(app=None)
+    result = put_with_app(deployed_stack, "rejects-new-keys", "pcsk-a-key-the-app-rejects")
     assert result.exit_code == 1, result.output
     (error,) = [line for line in result.output.splitlines() if line.startswith("byoc: error:")]
     # ECS's words for the failure: the deployment's reason, or — when its rollback completed
