@@ -16,15 +16,34 @@ already changed the model is sent twice and AWS's own answer to the second is
 each request against a consistent state ("Eventual consistency in the Amazon EC2 API" concerns
 what later requests see, not a half-applied one), so serializing the requests loses nothing the
 emulator models; each is answered in milliseconds.
+
+An answer lost on the way back is given again, not acted on twice (``_Answered``). Inside
+``byoc demo`` (the emulator in the same process as the commands) about one request in a thousand
+reaches the server whole, is acted on, and then its connection is reset before the client reads
+the answer (the server sees ``ConnectionResetError`` while it writes or drains; the AWS SDK
+retries); terraform alone against a standalone emulator showed none in 11,000 requests, and the
+cause is not found. A retried write then met its own first attempt: ``InvalidGroup.Duplicate``
+on CreateSecurityGroup, ``FlowLogAlreadyExists``, ``InvalidPermission.NotFound`` on a revoke —
+failures of the emulator's transport, not of the stack. Every AWS SDK sends one
+``amz-sdk-invocation-id`` on all attempts of one operation call ("InvocationId provides a
+consistent ID across retries", the SDKs' invocation-id interceptor, e.g. docs.rs
+``aws_runtime::invocation_id``), and no SDK retries an answer it received with a 2xx status. So
+a request whose invocation id, operation and body this server already answered 2xx is such a
+retry: it gets the same answer (the same resource id and RequestId), as a transport that had
+delivered it would have given. An answer that was not 2xx is acted on again, as AWS does:
+throttling and the other retryable errors behave as documented.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import signal
 import socket
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -47,6 +66,46 @@ def install_gaps() -> None:
     """Install every module of the gap table (each does so once per process)."""
     for module in gaps.modules():
         module.install()
+
+
+class _Answered:
+    """The 2xx answers this server gave, by the request they answered (invocation id, method,
+    path, query and body): a retry of one of them gets it again. Bounded: an SDK retries within
+    seconds (its backoff is at most 20 s per attempt), so the last ``size`` answers are plenty."""
+
+    def __init__(self, size: int = 1024):
+        self._size = size
+        self._answers: OrderedDict[tuple, tuple[str, list, bytes]] = OrderedDict()
+
+    @staticmethod
+    def key(environ) -> tuple | None:
+        """The request's identity, or None when it has none to match a retry by (no invocation
+        id, or a body without a Content-Length, which is read as a stream). Reads the body and
+        puts it back for the app."""
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        length = environ.get("CONTENT_LENGTH")
+        if not invocation or (length is None and environ.get("REQUEST_METHOD") in ("POST", "PUT", "PATCH")):
+            return None
+        body = environ["wsgi.input"].read(int(length or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return (invocation, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                environ.get("QUERY_STRING"), environ.get("HTTP_X_AMZ_TARGET"), hashlib.sha256(body).digest())
+
+    def get(self, key: tuple | None) -> tuple[str, list, bytes] | None:
+        return None if key is None else self._answers.get(key)
+
+    def put(self, key: tuple | None, status: str, headers: list, data: bytes) -> None:
+        if key is None or not status.startswith("2"):
+            return
+        self._answers[key] = (status, headers, data)
+        while len(self._answers) > self._size:
+            self._answers.popitem(last=False)
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+
+_ANSWERED = _Answered()
 
 
 def _faults(environ, start_response):
@@ -74,14 +133,28 @@ def _with_byoc_routes(app):
     IAM's policy simulator)."""
     def wsgi(environ, start_response):
         with _ONE_REQUEST_AT_A_TIME:
+            key = _Answered.key(environ)
+            given = _ANSWERED.get(key)
+            if given is not None:  # a retry of a request answered 2xx: its answer was lost
+                status, headers, data = given
+                start_response(status, headers)
+                return [data]
+            sent: dict[str, Any] = {}
+
+            def noting(status, headers, exc_info=None):
+                sent["status"], sent["headers"] = status, list(headers)
+                return start_response(status, headers, exc_info)
+
             # The whole body is produced inside the lock: a WSGI app may do its work while its
             # answer is iterated.
-            result = answer(environ, start_response)
+            result = answer(environ, noting)
             try:
-                return [b"".join(result)]
+                data = b"".join(result)
             finally:
                 if hasattr(result, "close"):  # PEP 3333: the server calls close() when done
                     result.close()
+            _ANSWERED.put(key, sent.get("status", ""), sent.get("headers", []), data)
+            return [data]
 
     def answer(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(FAULTS_PATH):
@@ -136,6 +209,7 @@ def reset(port: int) -> None:
     for module in gaps.modules():
         if hasattr(module, "reset"):  # the state a gap module keeps beside moto's backends
             module.reset()
+    _ANSWERED.clear()
 
 
 @contextmanager
